@@ -1,0 +1,72 @@
+"""The complaint engine: runs the BPMN diagrams of ``processes/`` and keeps state.
+
+Public entry points (nothing else is part of the API):
+
+* :func:`open_system` / :class:`Settings` - database, clock, deployed definition
+* :class:`Engine` - commands: ``start_case``, ``claim``, ``release``,
+  ``complete``, ``fire_due_timers``, ``deploy``, ``task_form``
+* :mod:`engine.queries` - read models: inbox, case, audit trail, wall, status
+* :func:`parse_intake`, :func:`import_complaints` - intake
+* the exceptions under :class:`EngineError`
+"""
+
+from . import queries
+from .clock import Clock, FakeClock, SystemClock
+from .errors import (
+    CaseRunError,
+    ConflictError,
+    DefinitionError,
+    DemoModeError,
+    EngineError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    Problem,
+    TaskStateError,
+)
+from .intake import CATEGORIES, CHANNELS, SEVERITIES, UNITS, Intake, parse_intake
+from .service import Engine
+from .sweeper import Sweeper
+from .system import (
+    ImportReport,
+    Settings,
+    System,
+    demo_complaints,
+    import_complaints,
+    open_system,
+)
+from .users import Staff, authenticate, find_staff
+
+__all__ = [
+    "CATEGORIES",
+    "CHANNELS",
+    "SEVERITIES",
+    "UNITS",
+    "CaseRunError",
+    "Clock",
+    "ConflictError",
+    "DefinitionError",
+    "DemoModeError",
+    "Engine",
+    "EngineError",
+    "FakeClock",
+    "ImportReport",
+    "InputError",
+    "Intake",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Problem",
+    "Settings",
+    "Staff",
+    "Sweeper",
+    "System",
+    "SystemClock",
+    "TaskStateError",
+    "authenticate",
+    "demo_complaints",
+    "find_staff",
+    "import_complaints",
+    "open_system",
+    "parse_intake",
+    "queries",
+]

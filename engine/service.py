@@ -1,0 +1,349 @@
+"""The engine's commands: start a case, claim, complete, fire due timers.
+
+Every command loads one case, runs the workflow, and writes in one transaction
+the serialized state, the projections, the audit events and the outbox. The
+case row's version column makes a concurrent second writer fail with
+:class:`ConflictError` instead of overwriting the first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import definitions, forms
+from .audit import AuditLog
+from .clock import Clock, pinned
+from .db import Database
+from .definitions import DefinitionCache, LoadedDefinition
+from .errors import (
+    CaseRunError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TaskStateError,
+)
+from .intake import Intake
+from .masking import mask_name, mask_phone
+from .models import Case, Definition, OpenTask
+from .operations import SYSTEM_ACTOR, CommandContext
+from .projections import refresh_case
+from .spiff import CaseRunner, describe_failure, service_handler
+from .users import Staff
+
+logger = logging.getLogger(__name__)
+
+PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
+
+
+class Engine:
+    """Runs complaint cases against a database, with one clock for all of time."""
+
+    def __init__(self, db: Database, clock: Clock, *, process_id: str = "complaint_lifecycle"):
+        self.db = db
+        self.clock = clock
+        self.process_id = process_id
+        self.definitions = DefinitionCache()
+
+    # --- definitions -------------------------------------------------------
+
+    def deploy(self, files: Mapping[str, bytes], *, by: str, note: str = "") -> tuple[int, bool]:
+        """Deploy process files; return (version, whether it is new)."""
+        with self.db.transaction() as session:
+            definition, created = definitions.deploy(
+                session, files, by=by, at=self.clock.now(), note=note
+            )
+            return definition.version, created
+
+    def deploy_folder(self, folder: Path = PROCESSES_DIR, *, by: str = SYSTEM_ACTOR) -> tuple[int, bool]:
+        return self.deploy(definitions.read_folder(folder), by=by)
+
+    def loaded(self, session: Session, definition_id: int) -> LoadedDefinition:
+        definition = session.get(Definition, definition_id)
+        if definition is None:
+            raise NotFoundError("definition", definition_id)
+        return self.definitions.get(definition)
+
+    # --- commands ------------------------------------------------------------
+
+    def start_case(self, intake: Intake, *, actor: Staff | None = None) -> int:
+        """Start a case for a complaint; its clock starts at ``received_at``.
+
+        Starting "as of" the moment the customer complained means a complaint
+        imported late gets its deadlines from when it was received, and the
+        sweeper fires whatever is already overdue.
+        """
+        now = self.clock.now()
+        started_at = min(intake.received_at, now)
+        with self.db.transaction() as session, pinned(started_at):
+            definition = definitions.latest(session, self.process_id)
+            loaded = self.definitions.get(definition)
+            case = Case(
+                definition_id=definition.id, status="open", unit=intake.unit,
+                channel=intake.channel, waybill_no=intake.waybill_no,
+                category=intake.category, severity=intake.severity,
+                complainant_name=intake.complainant_name,
+                complainant_phone=intake.complainant_phone,
+                complainant_email=intake.complainant_email,
+                description=intake.description, received_at=intake.received_at,
+                created_at=now, updated_at=now, deadlines={},
+            )
+            session.add(case)
+            session.flush()
+
+            ctx = self._context(session, case, started_at, actor)
+            audit = AuditLog(session, case.id)
+            audit.append(at=started_at, actor=ctx.actor, kind="received",
+                         title="收到投诉 Received", detail={
+                             "channel": intake.channel, "waybill_no": intake.waybill_no,
+                             "complainant": mask_name(intake.complainant_name),
+                             "phone": mask_phone(intake.complainant_phone),
+                             "category": intake.category, "severity": intake.severity,
+                             "recorded_by": ctx.actor_name,
+                         })
+            runner = CaseRunner.start(loaded.parsed, intake.case_data())
+            self._run(ctx, runner, lambda: runner.run())
+            self._save(ctx, audit, loaded, runner)
+            case_id = case.id
+        logger.info("Case started", extra={"case_id": case_id})
+        return case_id
+
+    def claim(self, task_id: str, user: Staff) -> None:
+        def claim_row(ctx: CommandContext, audit: AuditLog, row: OpenTask,
+                      loaded: LoadedDefinition) -> None:
+            if row.assignee == user.username:
+                return
+            if row.assignee is not None:
+                raise TaskStateError(
+                    f"The task is already claimed by {row.assignee}.", task_id=task_id)
+            row.assignee = user.username
+            row.claimed_at = ctx.now
+            ctx.case.updated_at = ctx.now
+            audit.append(at=ctx.now, actor=user.username, kind="claimed",
+                         step=row.spec_name, title=f"认领 Claimed: {row.title}")
+            ctx.case.audit_head = audit.head
+
+        self._task_command(task_id, user, claim_row)
+
+    def release(self, task_id: str, user: Staff) -> None:
+        def release_row(ctx: CommandContext, audit: AuditLog, row: OpenTask,
+                        loaded: LoadedDefinition) -> None:
+            if row.assignee != user.username:
+                raise TaskStateError("Only the user who claimed a task can release it.",
+                                     task_id=task_id)
+            row.assignee = None
+            row.claimed_at = None
+            ctx.case.updated_at = ctx.now
+            audit.append(at=ctx.now, actor=user.username, kind="released",
+                         step=row.spec_name, title=f"放弃认领 Released: {row.title}")
+            ctx.case.audit_head = audit.head
+
+        self._task_command(task_id, user, release_row)
+
+    def complete(self, task_id: str, user: Staff, submitted: Mapping[str, Any],
+                 *, lang: str = "zh") -> None:
+        """Validate the form, complete the task and run the case onward."""
+        def complete_row(ctx: CommandContext, audit: AuditLog, row: OpenTask,
+                         loaded: LoadedDefinition) -> None:
+            if row.assignee not in (None, user.username):
+                raise TaskStateError(
+                    f"The task is claimed by {row.assignee}; only they can complete it.",
+                    task_id=task_id)
+            values = self._validated(loaded, row, submitted, lang)
+            runner = CaseRunner.load(ctx.case.state)
+            values[f"{row.spec_name}_user"] = user.username
+            values[f"{row.spec_name}_user_name"] = user.display_name
+            values[f"{row.spec_name}_time"] = ctx.now.isoformat()
+
+            def run() -> None:
+                try:
+                    runner.complete(task_id, values)
+                except LookupError:
+                    raise TaskStateError("The task is no longer open.",
+                                         task_id=task_id) from None
+
+            self._run(ctx, runner, run, form_values={row.spec_name: values})
+            self._save(ctx, audit, loaded, runner)
+
+        self._task_command(task_id, user, complete_row)
+
+    def fire_due_timers(self, *, limit: int = 200) -> int:
+        """Run every case whose earliest timer is due; return how many ran.
+
+        Each case runs in its own transaction. On PostgreSQL the row is locked
+        with SKIP LOCKED so two sweepers never run the same case; elsewhere the
+        version column turns a race into a conflict that the loser skips.
+        """
+        now = self.clock.now()
+        with self.db.reading() as session:
+            due = session.scalars(
+                select(Case.id)
+                .where(Case.next_due_at <= now, Case.status != "error")
+                .order_by(Case.next_due_at)
+                .limit(limit)
+            ).all()
+
+        fired = 0
+        for case_id in due:
+            try:
+                if self._fire_case(case_id):
+                    fired += 1
+            except ConflictError:
+                logger.info("Timer sweep skipped a busy case", extra={"case_id": case_id})
+            except CaseRunError as exc:
+                logger.warning("Timer sweep stopped a failing case",
+                               extra={"case_id": case_id, "element": exc.element})
+                self.mark_failed(case_id, exc)
+        return fired
+
+    def _fire_case(self, case_id: int) -> bool:
+        now = self.clock.now()
+        try:
+            with self.db.transaction() as session, pinned(now):
+                query = select(Case).where(Case.id == case_id)
+                if self.db.is_postgres:
+                    query = query.with_for_update(skip_locked=True)
+                case = session.scalar(query)
+                if case is None or case.next_due_at is None or case.next_due_at > now:
+                    return False
+                if case.status == "error":
+                    return False
+                loaded = self.loaded(session, case.definition_id)
+                ctx = self._context(session, case, now, None)
+                audit = AuditLog(session, case.id)
+                runner = CaseRunner.load(case.state)
+                self._run(ctx, runner, runner.run)
+                self._save(ctx, audit, loaded, runner)
+                return True
+        except StaleDataError:
+            raise ConflictError(case_id) from None
+
+    # --- internals -------------------------------------------------------------
+
+    def _task_command(
+        self,
+        task_id: str,
+        user: Staff,
+        body: Callable[[CommandContext, AuditLog, OpenTask, LoadedDefinition], None],
+    ) -> None:
+        now = self.clock.now()
+        case_id: int | None = None
+        try:
+            with self.db.transaction() as session, pinned(now):
+                row = session.get(OpenTask, str(task_id))
+                if row is None:
+                    raise NotFoundError("open task", task_id)
+                case_id = row.case_id
+                case = session.get(Case, row.case_id)
+                assert case is not None
+                if case.status == "error":
+                    raise TaskStateError(
+                        "The case is stopped by an engine error; an administrator must "
+                        "look at it first.", task_id=task_id)
+                self._authorize(row, user, case)
+                loaded = self.loaded(session, case.definition_id)
+                ctx = self._context(session, case, now, user)
+                audit = AuditLog(session, case.id)
+                body(ctx, audit, row, loaded)
+        except (StaleDataError, IntegrityError):
+            raise ConflictError(case_id or 0) from None
+        except OperationalError as exc:
+            if "locked" in str(exc).lower():
+                raise ConflictError(case_id or 0) from None
+            raise
+
+    def _authorize(self, row: OpenTask, user: Staff, case: Case) -> None:
+        if not user.has_role(row.role):
+            raise PermissionDeniedError(
+                f"The task {row.title!r} belongs to the role {row.role}; "
+                f"{user.username} does not have it.", user=user.username, task_id=row.id)
+        unit_scoped = row.unit and user.unit is not None
+        if unit_scoped and user.unit != row.unit and row.role in ("handler", "manager"):
+            raise PermissionDeniedError(
+                f"The task belongs to {row.unit}; {user.username} works for {user.unit}.",
+                user=user.username, task_id=row.id)
+
+    def _validated(self, loaded: LoadedDefinition, row: OpenTask,
+                   submitted: Mapping[str, Any], lang: str) -> dict[str, Any]:
+        form = loaded.forms.get(row.form_name or "")
+        if form is None:
+            return {}
+        try:
+            return dict(form.validate(submitted, lang=lang))
+        except forms.FormValidationError as exc:
+            message = "请更正标出的字段。" if lang == "zh" else "Correct the marked fields."
+            raise InputError(message, dict(exc.errors)) from None
+
+    def _context(self, session: Session, case: Case, now: datetime,
+                 actor: Staff | None) -> CommandContext:
+        if actor is None:
+            return CommandContext(session, case, now, SYSTEM_ACTOR, "系统 System")
+        return CommandContext(session, case, now, actor.username, actor.display_name)
+
+    def _run(self, ctx: CommandContext, runner: CaseRunner, step: Callable[[], None],
+             form_values: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        ctx.form_values = dict(form_values or {})
+        try:
+            with service_handler(ctx.handle):
+                step()
+        except (TaskStateError, InputError, PermissionDeniedError):
+            raise
+        except Exception as exc:
+            message, element = describe_failure(exc)
+            logger.exception("Case failed to run", extra={"case_id": ctx.case.id})
+            raise CaseRunError(ctx.case.id, message, element=element) from exc
+
+    def _save(self, ctx: CommandContext, audit: AuditLog, loaded: LoadedDefinition,
+              runner: CaseRunner) -> None:
+        refresh_case(ctx, audit, loaded, runner)
+        ctx.case.state = runner.dump()
+        ctx.case.updated_at = ctx.now
+        ctx.case.audit_head = audit.head
+        ctx.session.flush()
+
+    # --- failures ------------------------------------------------------------
+
+    def mark_failed(self, case_id: int, error: CaseRunError) -> None:
+        """Stop a case that the engine cannot run, with the reason on record."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                return
+            case.status = "error"
+            case.error_message = str(error)
+            audit = AuditLog(session, case_id)
+            audit.append(at=now, actor=SYSTEM_ACTOR, kind="error",
+                         step=error.element, title="引擎错误 Engine error",
+                         detail={"message": str(error)})
+            case.audit_head = audit.head
+
+
+    # --- forms -----------------------------------------------------------------
+
+    def task_form(self, task_id: str) -> tuple[forms.Form | None, dict[str, Any]]:
+        """The form of an open task and its initial values from the case data."""
+        with self.db.reading() as session:
+            row = session.get(OpenTask, str(task_id))
+            if row is None:
+                raise NotFoundError("open task", task_id)
+            case = session.get(Case, row.case_id)
+            assert case is not None
+            loaded = self.loaded(session, case.definition_id)
+            form = loaded.forms.get(row.form_name or "")
+            if form is None:
+                return None, {}
+            try:
+                data = CaseRunner.load(case.state).task_data(task_id)
+            except LookupError:
+                data = {}
+            return form, form.initial_values(data)

@@ -1,0 +1,567 @@
+"""The one typed adapter around SpiffWorkflow.
+
+Only this module touches ``BpmnWorkflow``, task specs, the parser and the
+serializer. Everything else sees the small dataclasses defined here. The
+engine's own task objects are called *engine tasks* (``SpiffTask``) so they are
+never confused with the ``open_tasks`` rows.
+
+Three things are replaced on the library, all here:
+
+* expression evaluation (conditions, timers, parameters, DMN cells, scripts)
+  goes through :mod:`engine.expressions`, never Python's ``eval``/``exec``;
+* the timer module's idea of "now" is the time pinned by the running command
+  (:mod:`engine.clock`);
+* service tasks call the handler the running command installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.parser.ValidationException import (  # type: ignore[import-untyped]
+    ValidationException,
+)
+from SpiffWorkflow.bpmn.script_engine import (  # type: ignore[import-untyped]
+    PythonScriptEngine,
+)
+from SpiffWorkflow.bpmn.serializer import (  # type: ignore[import-untyped]
+    BpmnWorkflowSerializer,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions import (  # type: ignore[import-untyped]
+    timer as spiff_timer,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (  # type: ignore[import-untyped]
+    TimerEventDefinition,
+)
+from SpiffWorkflow.exceptions import (  # type: ignore[import-untyped]
+    SpiffWorkflowException,
+    WorkflowException,
+)
+from SpiffWorkflow.spiff.parser.process import (  # type: ignore[import-untyped]
+    SpiffBpmnParser,
+)
+from SpiffWorkflow.spiff.serializer.config import (  # type: ignore[import-untyped]
+    SPIFF_CONFIG,
+)
+from SpiffWorkflow.task import Task as SpiffTask  # type: ignore[import-untyped]
+from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+
+from . import expressions
+from .clock import ensure_utc, pinned_now
+from .errors import Problem
+
+logger = logging.getLogger(__name__)
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+NS = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS}
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+# Elements whose completion is worth an audit line; gateways and the engine's
+# internal helper specs are left out.
+_AUDITED_KINDS = {
+    "UserTask": "task_completed",
+    "ManualTask": "task_completed",
+    "ServiceTask": "service",
+    "BusinessRuleTask": "decision",
+    "ScriptTask": "script",
+    "StartEvent": "event",
+    "EndEvent": "event",
+    "BoundaryEvent": "timer_fired",
+    "IntermediateCatchEvent": "event",
+}
+
+
+# --- the clock behind SpiffWorkflow's timers ---------------------------------
+
+
+class _PinnedDatetime(datetime):
+    """``datetime`` whose ``now()`` is the time pinned by the running command."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+        moment = pinned_now()
+        if moment is None:
+            return datetime.now(tz)
+        return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
+
+
+spiff_timer.datetime = _PinnedDatetime
+
+
+# --- service calls ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCall:
+    """A service task asking the engine to perform a named operation."""
+
+    operation: str
+    params: dict[str, Any]
+    spec_name: str
+    title: str
+    data: dict[str, Any]
+
+
+ServiceHandler = Callable[[ServiceCall], Mapping[str, Any]]
+
+_service_handler: contextvars.ContextVar[ServiceHandler | None] = (
+    contextvars.ContextVar("complaints_service_handler", default=None)
+)
+
+
+@contextlib.contextmanager
+def service_handler(handler: ServiceHandler) -> Iterator[None]:
+    token = _service_handler.set(handler)
+    try:
+        yield
+    finally:
+        _service_handler.reset(token)
+
+
+class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """Evaluates diagram text with the safe evaluator; calls engine operations."""
+
+    def validate(self, expression: str) -> None:
+        expressions.validate(expression)
+
+    def evaluate(
+        self, task: SpiffTask, expression: str, external_context: Any = None
+    ) -> Any:
+        names = dict(task.data)
+        names.update(external_context or {})
+        try:
+            return expressions.evaluate(expression, names)
+        except expressions.ExpressionError as exc:
+            raise ExpressionFailure(task, expression, exc.reason) from None
+
+    def execute(self, task: SpiffTask, script: str, external_context: Any = None) -> bool:
+        try:
+            expressions.execute(script, task.data)
+        except expressions.ExpressionError as exc:
+            raise ExpressionFailure(task, script, exc.reason) from None
+        return True
+
+    def call_service(self, task: SpiffTask, **kwargs: Any) -> str:
+        handler = _service_handler.get()
+        if handler is None:
+            raise RuntimeError("A service task ran outside of an engine command.")
+        params = {k: v["value"] for k, v in kwargs["operation_params"].items()}
+        call = ServiceCall(
+            operation=kwargs["operation_name"],
+            params=params,
+            spec_name=task.task_spec.bpmn_id or task.task_spec.name,
+            title=task.task_spec.bpmn_name or "",
+            data=task.data,
+        )
+        return json.dumps(dict(handler(call)))
+
+
+class ExpressionFailure(SpiffWorkflowException):  # type: ignore[misc]
+    def __init__(self, task: SpiffTask, expression: str, reason: str) -> None:
+        super().__init__(f"Expression {expression!r} failed: {reason}")
+        self.task = task
+        self.expression = expression
+        self.reason = reason
+
+
+SCRIPT_ENGINE = SafeScriptEngine()
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+# --- definitions -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserTaskSpec:
+    spec_name: str
+    title: str
+    lane: str | None
+    form: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerSpec:
+    spec_name: str
+    title: str
+    expression: str
+    interrupting: bool
+
+
+@dataclass(slots=True)
+class ParsedDefinition:
+    """A parsed, runnable process definition."""
+
+    process_id: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskSpec] = field(default_factory=dict)
+    timers: dict[str, TimerSpec] = field(default_factory=dict)
+    operations: dict[str, str] = field(default_factory=dict)
+    lanes: set[str] = field(default_factory=set)
+
+
+def parse_definition(process_id: str, files: Mapping[str, bytes]) -> ParsedDefinition:
+    """Parse BPMN and DMN files; raise :class:`DefinitionParseError` if unusable."""
+    parser = SpiffBpmnParser()
+    problems: list[Problem] = []
+
+    for name, content in sorted(files.items()):
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        try:
+            root = etree.fromstring(content, _xml_parser())
+        except etree.XMLSyntaxError as exc:
+            problems.append(
+                Problem(f"The file is not well-formed XML: {exc.msg}.", file=name,
+                        line=exc.lineno)
+            )
+            continue
+
+        try:
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(root, filename=name)
+            else:
+                _assign_lanes_by_geometry(root)
+                parser.add_bpmn_xml(root, filename=name)
+        except ValidationException as exc:
+            problems.append(_problem_from_validation(exc, name))
+        except Exception as exc:  # the parser raises many kinds; all mean "rejected"
+            problems.append(Problem(f"The file cannot be read: {_plain(exc)}", file=name))
+
+    if problems:
+        raise DefinitionParseError(problems)
+
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        raise DefinitionParseError([_problem_from_validation(exc, None)]) from None
+    except Exception as exc:
+        raise DefinitionParseError(
+            [Problem(f"Process {process_id!r} cannot be built: {_plain(exc)}")]
+        ) from None
+
+    parsed = ParsedDefinition(process_id, spec, subprocess_specs)
+    for task_spec in _all_task_specs(spec, subprocess_specs):
+        _index_spec(parsed, task_spec)
+    return parsed
+
+
+class DefinitionParseError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _xml_parser() -> etree.XMLParser:
+    # No network, no entity expansion: diagrams are uploaded by people.
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+def _plain(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text if text.endswith(".") else text + "."
+
+
+def _problem_from_validation(exc: ValidationException, file: str | None) -> Problem:
+    return Problem(
+        getattr(exc, "message", None) or _plain(exc),
+        file=getattr(exc, "file_name", None) or file,
+        element_id=getattr(exc, "id", None) or None,
+        element_name=getattr(exc, "name", None) or None,
+        line=getattr(exc, "line_number", None) or None,
+    )
+
+
+def _assign_lanes_by_geometry(root: Any) -> None:
+    """Put a flow node that no lane lists into the lane where it is drawn.
+
+    Modelling tools keep ``flowNodeRef`` only for nodes directly in the process;
+    nodes inside an expanded subprocess are often listed nowhere, yet a person
+    reading the diagram sees them in a lane.
+    """
+    lanes = root.findall(".//bpmn:lane", NS)
+    if not lanes:
+        return
+
+    listed = {ref.text for ref in root.iterfind(".//bpmn:flowNodeRef", NS)}
+    bounds = {}
+    for shape in root.iterfind(".//bpmndi:BPMNShape", NS):
+        box = shape.find("dc:Bounds", NS)
+        if box is not None:
+            bounds[shape.get("bpmnElement")] = tuple(
+                float(box.get(k, 0)) for k in ("x", "y", "width", "height")
+            )
+
+    lane_boxes = [(lane, bounds.get(lane.get("id"))) for lane in lanes]
+    flow_tags = ("task", "userTask", "serviceTask", "businessRuleTask",
+                 "scriptTask", "manualTask", "sendTask", "receiveTask")
+    for tag in flow_tags:
+        for node in root.iterfind(f".//bpmn:{tag}", NS):
+            node_id = node.get("id")
+            if node_id in listed or node_id not in bounds:
+                continue
+            x, y, w, h = bounds[node_id]
+            cx, cy = x + w / 2, y + h / 2
+            for lane, box in lane_boxes:
+                if box and box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]:
+                    ref = etree.SubElement(lane, f"{{{BPMN_NS}}}flowNodeRef")
+                    ref.text = node_id
+                    break
+
+
+def _all_task_specs(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[Any]:
+    yield from spec.task_specs.values()
+    for sub in subprocess_specs.values():
+        yield from sub.task_specs.values()
+
+
+def _index_spec(parsed: ParsedDefinition, task_spec: Any) -> None:
+    kind = task_spec.__class__.__name__
+    bpmn_id = getattr(task_spec, "bpmn_id", None)
+    if bpmn_id is None:
+        return
+    if getattr(task_spec, "lane", None):
+        parsed.lanes.add(task_spec.lane)
+
+    if getattr(task_spec, "manual", False):
+        properties = (task_spec.extensions or {}).get("properties", {})
+        parsed.user_tasks[bpmn_id] = UserTaskSpec(
+            bpmn_id, task_spec.bpmn_name or bpmn_id, task_spec.lane,
+            properties.get(FORM_PROPERTY),
+        )
+    elif kind == "ServiceTask":
+        parsed.operations[bpmn_id] = task_spec.operation_name
+
+    event_definition = getattr(task_spec, "event_definition", None)
+    if isinstance(event_definition, TimerEventDefinition):
+        parsed.timers[bpmn_id] = TimerSpec(
+            bpmn_id, task_spec.bpmn_name or bpmn_id, event_definition.expression,
+            bool(getattr(task_spec, "cancel_activity", True)),
+        )
+
+
+# --- running cases -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyTask:
+    id: str
+    spec_name: str
+    title: str
+    lane: str | None
+    form: str | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTimer:
+    spec_name: str
+    title: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """An element the engine completed during a command, in completion order."""
+
+    task_id: str
+    spec_name: str
+    title: str
+    kind: str
+    lane: str | None
+
+
+class CaseRunner:
+    """One case's workflow, loaded for the length of one command."""
+
+    def __init__(self, workflow: Any) -> None:
+        self._wf = workflow
+        self._wf.script_engine = SCRIPT_ENGINE
+        self._completed_before = self._completed_ids()
+
+    @classmethod
+    def start(cls, parsed: ParsedDefinition, data: Mapping[str, Any]) -> CaseRunner:
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs,
+                                script_engine=SCRIPT_ENGINE)
+        runner = cls(workflow)
+        start = workflow.get_tasks(state=TaskState.READY)
+        for task in start:
+            task.data.update(data)
+        return runner
+
+    @classmethod
+    def load(cls, state: str) -> CaseRunner:
+        return cls(_SERIALIZER.deserialize_json(state))
+
+    def dump(self) -> str:
+        return str(_SERIALIZER.serialize_json(self._wf))
+
+    # commands
+
+    def run(self) -> None:
+        """Run engine steps until only user tasks and waiting events remain."""
+        self._wf.refresh_timers()
+        self._wf.do_engine_steps()
+
+    def complete(self, task_id: str, values: Mapping[str, Any]) -> None:
+        task = self._ready_task(task_id)
+        task.data.update(values)
+        task.run()
+        self.run()
+
+    # queries
+
+    @property
+    def completed(self) -> bool:
+        return bool(self._wf.completed)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self._wf.data) | dict(self._last_data())
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        return dict(self._ready_task(task_id).data)
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        timers = self._timers_by_host()
+        result = []
+        for task in self._all_tasks(state=TaskState.READY):
+            spec = task.task_spec
+            if not spec.manual:
+                continue
+            properties = (spec.extensions or {}).get("properties", {})
+            result.append(ReadyTask(
+                id=str(task.id), spec_name=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
+                lane=spec.lane, form=properties.get(FORM_PROPERTY),
+                due_at=self._due_for(task, timers),
+            ))
+        return result
+
+    def waiting_timers(self) -> list[WaitingTimer]:
+        result = []
+        for task in self._wf.event_manager.tasks.values():
+            due = _timer_due(task)
+            if due is not None:
+                spec = task.task_spec
+                result.append(WaitingTimer(spec.bpmn_id or spec.name,
+                                           spec.bpmn_name or "", due))
+        return sorted(result, key=lambda t: t.due_at)
+
+    def new_steps(self) -> list[Step]:
+        """Elements completed since this runner was loaded, oldest first."""
+        fresh = [
+            t for t in self._all_tasks(state=TaskState.COMPLETED)
+            if t.id not in self._completed_before
+        ]
+        fresh.sort(key=lambda t: t.last_state_change)
+        steps = []
+        for task in fresh:
+            spec = task.task_spec
+            kind = _AUDITED_KINDS.get(spec.__class__.__name__)
+            if kind is None or not getattr(spec, "bpmn_id", None):
+                continue
+            steps.append(Step(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
+                              kind, getattr(spec, "lane", None)))
+        return steps
+
+    # internals
+
+    def _all_tasks(self, **filters: Any) -> list[SpiffTask]:
+        tasks = list(self._wf.get_tasks(**filters))
+        for sub in self._wf.subprocesses.values():
+            tasks.extend(sub.get_tasks(**filters))
+        return tasks
+
+    def _completed_ids(self) -> set[Any]:
+        return {t.id for t in self._all_tasks(state=TaskState.COMPLETED)}
+
+    def _last_data(self) -> dict[str, Any]:
+        # The freshest data is on the most recently changed task.
+        tasks = self._all_tasks()
+        if not tasks:
+            return {}
+        newest = max(tasks, key=lambda t: (t.has_state(TaskState.COMPLETED |
+                                                       TaskState.READY),
+                                           t.last_state_change))
+        return dict(newest.data)
+
+    def _ready_task(self, task_id: str) -> SpiffTask:
+        try:
+            from uuid import UUID
+            task = self._wf.get_task_from_id(UUID(task_id))
+        except (ValueError, WorkflowException, KeyError):
+            task = None
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise LookupError(task_id)
+        return task
+
+    def _timers_by_host(self) -> dict[Any, list[datetime]]:
+        """Due times of waiting boundary timers, keyed by the task they guard."""
+        hosts: dict[Any, list[datetime]] = {}
+        for task in self._wf.event_manager.tasks.values():
+            due = _timer_due(task)
+            split = task.parent
+            if due is None or split is None:
+                continue
+            for sibling in split.children:
+                if sibling is not task:
+                    hosts.setdefault(sibling.id, []).append(due)
+        return hosts
+
+    def _due_for(self, task: SpiffTask, hosts: Mapping[Any, list[datetime]]) -> datetime | None:
+        # A timer on the task itself, or on any subprocess that encloses it.
+        dues: list[datetime] = []
+        current: SpiffTask | None = task
+        while current is not None:
+            dues.extend(hosts.get(current.id, []))
+            workflow = current.workflow
+            parent_id = getattr(workflow, "parent_task_id", None)
+            current = self._wf.get_task_from_id(parent_id) if parent_id else None
+        return min(dues) if dues else None
+
+
+def _timer_due(task: SpiffTask) -> datetime | None:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):  # a cycle timer
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return ensure_utc(moment)
+
+
+def describe_failure(exc: BaseException) -> tuple[str, str | None]:
+    """A sentence about an engine failure, and the element it happened on."""
+    task = getattr(exc, "task", None)
+    element = None
+    if task is not None:
+        spec = task.task_spec
+        element = getattr(spec, "bpmn_id", None) or spec.name
+    if isinstance(exc, ExpressionFailure):
+        return exc.reason, element
+    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    notes = getattr(exc, "notes", None) or []
+    if notes:
+        message = message + " (" + "; ".join(str(n) for n in notes) + ")"
+    return message, element

@@ -1,0 +1,91 @@
+"""Staff accounts: the demo users of every role, and password checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import User
+
+_ITERATIONS = 120_000
+
+# (username, display name, roles, unit). Every demo password is "demo".
+DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("kefu", "客服 王敏", "customer_service", None),
+    ("gongdan", "工单中心 李强", "work_order_centre", None),
+    ("chuli_ba", "处理员 陈刚（宝安）", "handler", "深圳宝安营业部"),
+    ("jingli_ba", "经理 刘洋（宝安）", "manager", "深圳宝安营业部"),
+    ("chuli_th", "处理员 赵磊（天河）", "handler", "广州天河营业部"),
+    ("jingli_th", "经理 孙丽（天河）", "manager", "广州天河营业部"),
+    ("chuli_pd", "处理员 周杰（浦东）", "handler", "上海浦东营业部"),
+    ("jingli_pd", "经理 吴芳（浦东）", "manager", "上海浦东营业部"),
+    ("jingying", "经营管理部 郑华", "operations", None),
+    ("shenji", "审计 黄蕾", "auditor", None),
+    ("fenxi", "业务分析 何静", "analyst", None),
+)
+DEMO_PASSWORD = "demo"
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """A signed-in user, as the rest of the system sees them."""
+
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    unit: str | None
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), _ITERATIONS)
+    return f"pbkdf2_sha256${_ITERATIONS}${salt}${digest.hex()}"
+
+
+def check_password(stored: str, password: str) -> bool:
+    try:
+        _, iterations, salt, hexdigest = stored.split("$")
+        digest = hashlib.pbkdf2_hmac(
+            "sha256", password.encode(), salt.encode(), int(iterations)
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest.hex(), hexdigest)
+
+
+def to_staff(user: User) -> Staff:
+    return Staff(user.username, user.display_name, user.role_codes, user.unit)
+
+
+def authenticate(session: Session, username: str, password: str) -> Staff | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not check_password(user.password_hash, password):
+        return None
+    return to_staff(user)
+
+
+def find_staff(session: Session, username: str) -> Staff | None:
+    user = session.scalar(select(User).where(User.username == username))
+    return to_staff(user) if user else None
+
+
+def ensure_demo_users(session: Session) -> int:
+    """Create the demo users that do not exist yet; return how many were made."""
+    existing = set(session.scalars(select(User.username)).all())
+    password_hash = hash_password(DEMO_PASSWORD)
+    made = 0
+    for username, display_name, roles, unit in DEMO_USERS:
+        if username in existing:
+            continue
+        session.add(User(username=username, display_name=display_name, roles=roles,
+                         unit=unit, password_hash=password_hash))
+        made += 1
+    return made
