@@ -12,6 +12,7 @@ Public entry points (nothing else is part of the API):
 
 from . import queries
 from .clock import Clock, FakeClock, SystemClock
+from .definitions import read_folder
 from .errors import (
     CaseRunError,
     ConflictError,
@@ -69,4 +70,5 @@ __all__ = [
     "open_system",
     "parse_intake",
     "queries",
+    "read_folder",
 ]

@@ -62,7 +62,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() ends the transaction but leaves loaded rows readable.
             session.close()
 
     def dispose(self) -> None:

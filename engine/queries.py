@@ -245,7 +245,7 @@ def breaches(session: Session, case_id: int | None = None) -> list[Breach]:
 def status(session: Session) -> dict[str, Any]:
     """Counts for ``complaints status --json`` and the health page."""
     by_status = dict(session.execute(
-        select(Case.status, func.count()).group_by(Case.status)).tuples().all())
+        select(Case.status, func.count()).group_by(Case.status)).all())
     for name in ("open", "closed", "error"):
         by_status.setdefault(name, 0)
 
@@ -253,7 +253,7 @@ def status(session: Session) -> dict[str, Any]:
     for spec_name, role, count in session.execute(
         select(OpenTask.spec_name, OpenTask.role, func.count())
         .group_by(OpenTask.spec_name, OpenTask.role)
-    ).tuples():
+    ):
         tasks[f"{spec_name}@{role}"] += count
     by_task = [
         {"task": key.split("@")[0], "role": key.split("@")[1], "count": count}

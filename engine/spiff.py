@@ -480,10 +480,12 @@ class CaseRunner:
     # internals
 
     def _all_tasks(self, **filters: Any) -> list[SpiffTask]:
-        tasks = list(self._wf.get_tasks(**filters))
+        # The top workflow's iterator may or may not descend into subprocesses;
+        # collect from each and keep every engine task once.
+        tasks = {t.id: t for t in self._wf.get_tasks(**filters)}
         for sub in self._wf.subprocesses.values():
-            tasks.extend(sub.get_tasks(**filters))
-        return tasks
+            tasks.update((t.id, t) for t in sub.get_tasks(**filters))
+        return list(tasks.values())
 
     def _completed_ids(self) -> set[Any]:
         return {t.id for t in self._all_tasks(state=TaskState.COMPLETED)}

@@ -186,9 +186,8 @@ def _deploy(args: argparse.Namespace) -> int:
     if args.folder is None:
         print("the bundled processes folder is deployed on every start")
         return 0
-    from engine.definitions import read_folder
-
-    version, created = system.engine.deploy(read_folder(args.folder), by=args.by)
+    files = engine.read_folder(args.folder)
+    version, created = system.engine.deploy(files, by=args.by)
     print(f"version {version} {'deployed' if created else 'already deployed'}")
     return 0
 
