@@ -174,10 +174,19 @@ def publish_result(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
 
 
 def report_to_operations(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
-    text = f"工单 {ctx.case.work_order_no} 受理已满三日仍未结案，请经营管理部决定。"
+    """The 3-day check: report the case if its result is not yet published."""
+    case = ctx.case
+    entry = ctx.session.get(WallEntry, case.id)
+    resolved = case.status != "open" or (
+        entry is not None and entry.status in ("published", "closed"))
+    if resolved:
+        ctx.record(call, "report_3d_skipped", "三日检查：已解决 3-day check: resolved")
+        return {"unresolved": False}
+
+    text = f"工单 {case.work_order_no} 受理已满三日仍未解决，请经营管理部决定。"
     _notify(ctx, call, "operations", None, "report_3d", text)
     ctx.record(call, "report_3d", "三日上报 Reported to operations management")
-    return {"reported": True}
+    return {"unresolved": True}
 
 
 def close_case(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:

@@ -233,7 +233,7 @@ def parse_definition(process_id: str, files: Mapping[str, bytes]) -> ParsedDefin
             if name.endswith(".dmn"):
                 parser.add_dmn_xml(root, filename=name)
             else:
-                _assign_lanes_by_geometry(root)
+                _normalise_lanes(root)
                 parser.add_bpmn_xml(root, filename=name)
         except ValidationException as exc:
             problems.append(_problem_from_validation(exc, name))
@@ -285,18 +285,28 @@ def _problem_from_validation(exc: ValidationException, file: str | None) -> Prob
     )
 
 
-def _assign_lanes_by_geometry(root: Any) -> None:
-    """Put a flow node that no lane lists into the lane where it is drawn.
+def _normalise_lanes(root: Any) -> None:
+    """Make lanes mean what a person reading the drawing sees.
 
-    Modelling tools keep ``flowNodeRef`` only for nodes directly in the process;
-    nodes inside an expanded subprocess are often listed nowhere, yet a person
-    reading the diagram sees them in a lane.
+    * A node that no lane lists goes into the lane where its shape is drawn:
+      modelling tools often list only the nodes directly in the process, not
+      the ones inside an expanded subprocess.
+    * An expanded subprocess drawn across lanes gives no lane to its content:
+      the parser would otherwise hand the subprocess's lane to every node in
+      it, overriding their own.
     """
     lanes = root.findall(".//bpmn:lane", NS)
     if not lanes:
         return
 
-    listed = {ref.text for ref in root.iterfind(".//bpmn:flowNodeRef", NS)}
+    refs = {ref.text: ref for ref in root.iterfind(".//bpmn:flowNodeRef", NS)}
+    for subprocess in root.iterfind(".//bpmn:subProcess", NS):
+        inner = {node.get("id") for node in subprocess.iter() if node.get("id")}
+        inner.discard(subprocess.get("id"))
+        ref = refs.get(subprocess.get("id"))
+        if ref is not None and inner & set(refs):
+            ref.getparent().remove(ref)
+
     bounds = {}
     for shape in root.iterfind(".//bpmndi:BPMNShape", NS):
         box = shape.find("dc:Bounds", NS)
@@ -306,20 +316,28 @@ def _assign_lanes_by_geometry(root: Any) -> None:
             )
 
     lane_boxes = [(lane, bounds.get(lane.get("id"))) for lane in lanes]
-    flow_tags = ("task", "userTask", "serviceTask", "businessRuleTask",
-                 "scriptTask", "manualTask", "sendTask", "receiveTask")
-    for tag in flow_tags:
+    for tag in _LANED_TAGS:
         for node in root.iterfind(f".//bpmn:{tag}", NS):
             node_id = node.get("id")
-            if node_id in listed or node_id not in bounds:
+            if node_id in refs or node_id not in bounds:
                 continue
-            x, y, w, h = bounds[node_id]
-            cx, cy = x + w / 2, y + h / 2
-            for lane, box in lane_boxes:
-                if box and box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]:
-                    ref = etree.SubElement(lane, f"{{{BPMN_NS}}}flowNodeRef")
-                    ref.text = node_id
-                    break
+            lane = _lane_at(lane_boxes, bounds[node_id])
+            if lane is not None:
+                ref = etree.SubElement(lane, f"{{{BPMN_NS}}}flowNodeRef")
+                ref.text = node_id
+
+
+_LANED_TAGS = ("task", "userTask", "serviceTask", "businessRuleTask", "scriptTask",
+               "manualTask", "sendTask", "receiveTask")
+
+
+def _lane_at(lane_boxes: list[tuple[Any, Any]], shape: tuple[float, ...]) -> Any:
+    x, y, w, h = shape
+    cx, cy = x + w / 2, y + h / 2
+    for lane, box in lane_boxes:
+        if box and box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]:
+            return lane
+    return None
 
 
 def _all_task_specs(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[Any]:

@@ -214,6 +214,9 @@ def test_no_dispute_within_window_closes(world):
     assert case.close_reason == "no_dispute"
     assert world.open_tasks(case_id) == []
     assert _wall(world, case_id).status == "closed"
+    # The result was published before day 3, so no report went to operations.
+    assert "report_3d_skipped" in world.audit_kinds(case_id)
+    assert ("operations", "report_3d") not in _notifications(world, case_id)
 
 
 def test_customer_accepts_and_case_closes_resolved(world):
@@ -240,8 +243,8 @@ def test_every_time_node_is_on_record_in_order(world):
     world.complete(case_id, "await_customer", "kefu", disputed="false")
 
     steps = world.audit_steps(case_id)
-    nodes = ["register", "verify", "sign", "post_to_wall", "grade", "handle",
-             "reply", "send_reply", "confirm", "rate", "publish_result",
+    nodes = ["register", "verify", "sign", "post_to_wall_task", "grade", "handle",
+             "reply", "send_reply_task", "confirm", "rate", "publish_result_task",
              "await_customer", "close_resolved"]
     positions = [steps.index(node) for node in nodes]
     assert positions == sorted(positions)
