@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from . import forms as form_files
 from .errors import DefinitionError, NotFoundError, Problem
+from .expression_checks import check_files
 from .models import Definition
 from .spiff import DefinitionParseError, ParsedDefinition, parse_definition
 
@@ -105,6 +106,9 @@ def check(files: Mapping[str, bytes]) -> LoadedDefinition:
         raise DefinitionError(problems)
 
     manifest = _read_manifest(files)
+    problems.extend(check_files(files))
+    if problems:
+        raise DefinitionError(problems)
     try:
         parsed = parse_definition(manifest.process_id, files)
     except DefinitionParseError as exc:

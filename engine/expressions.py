@@ -1137,3 +1137,7 @@ def validate(expression: str) -> None:
 def check_script(script: str) -> None:
     """Check a script as :func:`validate` checks an expression."""
     _parsed_script(textwrap.dedent(_checked_text(script, "script")))
+
+
+BUILTIN_FUNCTIONS: frozenset[str] = frozenset(_BUILTINS)
+"""The functions every expression may call when the caller adds none."""

@@ -33,6 +33,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import (  # type: ignore[impo
 from SpiffWorkflow.bpmn.script_engine import (  # type: ignore[import-untyped]
     PythonScriptEngine,
 )
+from SpiffWorkflow.bpmn.script_engine.python_environment import (  # type: ignore[import-untyped]
+    BasePythonScriptEngineEnvironment,
+)
 from SpiffWorkflow.bpmn.serializer import (  # type: ignore[import-untyped]
     BpmnWorkflowSerializer,
 )
@@ -130,6 +133,29 @@ def service_handler(handler: ServiceHandler) -> Iterator[None]:
         _service_handler.reset(token)
 
 
+class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+    """What the library calls directly for some conditions; safe as well.
+
+    SpiffWorkflow evaluates sequence-flow conditions (and message correlations)
+    through the environment rather than the script engine, so the environment
+    must not be the default one, which uses ``eval``.
+    """
+
+    def evaluate(self, expression: str, context: Mapping[str, Any],
+                 external_context: Mapping[str, Any] | None = None) -> Any:
+        names = dict(context)
+        names.update(external_context or {})
+        return expressions.evaluate(expression, names)
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: Mapping[str, Any] | None = None) -> bool:
+        expressions.execute(script, context)
+        return True
+
+    def call_service(self, context: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Service calls go through the script engine.")
+
+
 class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """Evaluates diagram text with the safe evaluator; calls engine operations."""
 
@@ -176,7 +202,7 @@ class ExpressionFailure(SpiffWorkflowException):  # type: ignore[misc]
         self.reason = reason
 
 
-SCRIPT_ENGINE = SafeScriptEngine()
+SCRIPT_ENGINE = SafeScriptEngine(environment=SafeEnvironment())
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
