@@ -8,8 +8,9 @@ case row's version column makes a concurrent second writer fail with
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,19 @@ from .users import Staff
 logger = logging.getLogger(__name__)
 
 PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
+
+
+@contextlib.contextmanager
+def _conflicts_as_errors(case_id: int | None) -> Iterator[None]:
+    """Turn the database's ways of saying "someone else wrote first" into one."""
+    try:
+        yield
+    except (StaleDataError, IntegrityError):
+        raise ConflictError(case_id or 0) from None
+    except OperationalError as exc:
+        if "locked" in str(exc).lower():
+            raise ConflictError(case_id or 0) from None
+        raise
 
 
 class Engine:
@@ -207,25 +221,23 @@ class Engine:
 
     def _fire_case(self, case_id: int) -> bool:
         now = self.clock.now()
-        try:
-            with self.db.transaction() as session, pinned(now):
-                query = select(Case).where(Case.id == case_id)
-                if self.db.is_postgres:
-                    query = query.with_for_update(skip_locked=True)
-                case = session.scalar(query)
-                if case is None or case.next_due_at is None or case.next_due_at > now:
-                    return False
-                if case.status == "error":
-                    return False
-                loaded = self.loaded(session, case.definition_id)
-                ctx = self._context(session, case, now, None)
-                audit = AuditLog(session, case.id)
-                runner = CaseRunner.load(case.state)
-                self._run(ctx, runner, runner.run)
-                self._save(ctx, audit, loaded, runner)
-                return True
-        except StaleDataError:
-            raise ConflictError(case_id) from None
+        with _conflicts_as_errors(case_id), self.db.transaction() as session, pinned(now):
+            query = select(Case).where(Case.id == case_id)
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            case = session.scalar(query)
+            if case is None or case.next_due_at is None or case.next_due_at > now:
+                return False
+            if case.status == "error":
+                return False
+            loaded = self.loaded(session, case.definition_id)
+            ctx = self._context(session, case, now, None)
+            audit = AuditLog(session, case.id)
+            runner = CaseRunner.load(case.state)
+            self._run(ctx, runner, runner.run)
+            self._save(ctx, audit, loaded, runner)
+            return True
+        return False
 
     # --- internals -------------------------------------------------------------
 
@@ -236,30 +248,21 @@ class Engine:
         body: Callable[[CommandContext, AuditLog, OpenTask, LoadedDefinition], None],
     ) -> None:
         now = self.clock.now()
-        case_id: int | None = None
-        try:
-            with self.db.transaction() as session, pinned(now):
-                row = session.get(OpenTask, str(task_id))
-                if row is None:
-                    raise NotFoundError("open task", task_id)
-                case_id = row.case_id
-                case = session.get(Case, row.case_id)
-                assert case is not None
-                if case.status == "error":
-                    raise TaskStateError(
-                        "The case is stopped by an engine error; an administrator must "
-                        "look at it first.", task_id=task_id)
-                self._authorize(row, user, case)
-                loaded = self.loaded(session, case.definition_id)
-                ctx = self._context(session, case, now, user)
-                audit = AuditLog(session, case.id)
-                body(ctx, audit, row, loaded)
-        except (StaleDataError, IntegrityError):
-            raise ConflictError(case_id or 0) from None
-        except OperationalError as exc:
-            if "locked" in str(exc).lower():
-                raise ConflictError(case_id or 0) from None
-            raise
+        with _conflicts_as_errors(None), self.db.transaction() as session, pinned(now):
+            row = session.get(OpenTask, str(task_id))
+            if row is None:
+                raise NotFoundError("open task", task_id)
+            case = session.get(Case, row.case_id)
+            assert case is not None
+            if case.status == "error":
+                raise TaskStateError(
+                    "The case is stopped by an engine error; an administrator must "
+                    "look at it first.", task_id=task_id)
+            self._authorize(row, user, case)
+            loaded = self.loaded(session, case.definition_id)
+            ctx = self._context(session, case, now, user)
+            audit = AuditLog(session, case.id)
+            body(ctx, audit, row, loaded)
 
     def _authorize(self, row: OpenTask, user: Staff, case: Case) -> None:
         if not user.has_role(row.role):

@@ -1,21 +1,27 @@
-"""The timer sweeper: a background thread that fires due timers."""
+"""The embedded worker: a background thread that fires due timers and sends
+the outbox. The scaled-out deployment runs the same two jobs in Celery
+(``engine.worker``) instead."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 
+from .outbox import Gateway, deliver_pending, gateways_from_env
 from .service import Engine
 
 logger = logging.getLogger(__name__)
 
 
 class Sweeper:
-    """Calls :meth:`Engine.fire_due_timers` every ``interval`` seconds."""
+    """Every ``interval`` seconds: fire due timers, then deliver messages."""
 
-    def __init__(self, engine: Engine, *, interval: float = 5.0) -> None:
+    def __init__(self, engine: Engine, *, interval: float = 5.0,
+                 gateways: Mapping[str, Gateway] | None = None) -> None:
         self.engine = engine
         self.interval = interval
+        self.gateways = gateways if gateways is not None else gateways_from_env()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -33,16 +39,19 @@ class Sweeper:
             self._thread = None
 
     def sweep_once(self) -> int:
+        """One round; returns how many cases had timers fire."""
+        fired = 0
         try:
-            return self.engine.fire_due_timers()
+            fired = self.engine.fire_due_timers()
+            deliver_pending(self.engine.db, self.engine.clock, self.gateways)
         except Exception:
             # A broken database connection must not kill the thread; the next
-            # round tries again.
-            logger.exception("Timer sweep failed")
-            return 0
+            # round tries again, and nothing half-done was committed.
+            logger.exception("Sweep failed")
+        return fired
 
     def _loop(self) -> None:
-        logger.info("Timer sweeper started", extra={"interval": self.interval})
+        logger.info("Sweeper started", extra={"interval": self.interval})
         while not self._stop.is_set():
             self.sweep_once()
             self._stop.wait(self.interval)
