@@ -13,6 +13,7 @@ Public entry points (nothing else is part of the API):
 from . import queries
 from .clock import Clock, FakeClock, SystemClock
 from .definitions import read_folder
+from .demo import load_demo_data
 from .errors import (
     CaseRunError,
     ConflictError,
@@ -67,6 +68,7 @@ __all__ = [
     "demo_complaints",
     "find_staff",
     "import_complaints",
+    "load_demo_data",
     "open_system",
     "parse_intake",
     "queries",

@@ -461,6 +461,13 @@ class CaseRunner:
         self._wf.do_engine_steps()
 
     def complete(self, task_id: str, values: Mapping[str, Any]) -> None:
+        """Complete a user task, after firing whatever fell due before it.
+
+        A timer that was due before the user acted fires first, as the
+        sweeper would have fired it: a late verification still records the
+        breach, and a task whose deadline moved it away is no longer there.
+        """
+        self.run()
         task = self._ready_task(task_id)
         task.data.update(values)
         task.run()

@@ -125,8 +125,9 @@ def _init(args: argparse.Namespace) -> int:
         if existing:
             print(f"sample complaints not loaded: the database already has {existing} cases")
         else:
-            report = engine.import_complaints(system, engine.demo_complaints(), shift=True)
-            print(f"sample complaints loaded: {len(report.started)} cases started")
+            report = engine.load_demo_data(system)
+            print(f"sample complaints loaded: {len(report.started)} cases started, "
+                  "some already worked by the demo staff")
             fired = system.engine.fire_due_timers()
             print(f"timers fired for {fired} cases")
     return 0

@@ -253,3 +253,16 @@ def test_every_time_node_is_on_record_in_order(world):
     verify = next(e for e in events if e.step == "verify" and e.kind == "task_completed")
     assert verify.actor == "gongdan"
     assert verify.detail["values"]["verification"] == "verified"
+
+
+def test_a_late_action_still_records_the_breach_that_fell_due_first(world):
+    """Acting after a deadline without a sweep in between fires the timer first."""
+    case_id = world.start()
+    world.clock.advance(timedelta(minutes=40))  # no sweep ran meanwhile
+
+    world.verify(case_id)
+
+    assert [rule for rule, *_ in _breaches(world, case_id)] == ["verify_15m"]
+    order = [(e.kind, e.step) for e in world.audit(case_id)]
+    assert order.index(("timer_fired", "verify_sla")) < order.index(
+        ("task_completed", "verify"))
