@@ -1,5 +1,8 @@
 """Fixtures for the web tests: a fresh app and database per test, a fake clock.
 
+Test modules import names from here only for type checking; everything they
+use at run time comes through fixtures.
+
 ``browser`` is a test client that knows the demo users and puts the session's
 CSRF token into every form it posts; ``drive`` moves a case along through the
 engine directly, for tests about what comes later in the lifecycle.
@@ -45,6 +48,12 @@ STEP_VALUES: dict[str, dict[str, Any]] = {
     "handle": {"result": "已赔付并致歉。", "responsible_party": "宝安网点",
                "measure_taken": "赔偿运费", "resolved": True},
 }
+
+
+@pytest.fixture
+def complaint() -> dict[str, str]:
+    """The intake form of a valid complaint (unit empty: routed by waybill)."""
+    return dict(COMPLAINT)
 
 
 @pytest.fixture

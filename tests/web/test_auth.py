@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import Browser
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import Browser
 
 
 def test_login_page_lists_demo_users(browser: Browser) -> None:
@@ -19,6 +23,17 @@ def test_login_works_and_shows_the_inbox(browser: Browser) -> None:
     assert response.headers["Location"] == "/inbox"
     page = browser.get("/inbox").get_data(as_text=True)
     assert "工单中心 李强" in page
+
+
+def test_login_form_carries_a_working_token(browser: Browser) -> None:
+    page = browser.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+
+    response = browser.client.post("/login", data={
+        "username": "kefu", "password": "demo", "csrf_token": match.group(1)})
+
+    assert response.status_code == 302
 
 
 def test_login_with_a_wrong_password_fails(browser: Browser) -> None:

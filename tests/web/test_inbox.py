@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import engine
 
-from conftest import Browser, Driver
+if TYPE_CHECKING:
+    from conftest import Browser, Driver
 
 
 def test_inbox_shows_the_verify_task_to_the_work_order_centre(
@@ -102,6 +104,20 @@ def test_task_page_renders_every_field_of_the_form(
     assert "核实结果" in page and '<span class="req"' in page
 
 
+def test_select_and_radio_fields_start_from_the_case_data(
+    browser: Browser, drive: Driver, case_id: int
+) -> None:
+    drive.through(case_id, "verify", "sign")
+    grade = drive.task(case_id, "grade")
+    browser.login(drive.handler_for(case_id))
+
+    page = browser.get(f"/tasks/{grade.id}").get_data(as_text=True)
+
+    assert re.search(r'<select id="field-nature" name="nature"', page)
+    assert re.search(r'<option value="delay"\s+selected>延误</option>', page)
+    assert re.search(r'name="severity" value="medium"\s+checked', page)
+
+
 def test_task_page_in_english_uses_english_labels(
     browser: Browser, drive: Driver, case_id: int
 ) -> None:
@@ -159,6 +175,19 @@ def test_releasing_an_unclaimed_task_flashes_the_reason(
     assert "Only the user who claimed a task can release it." in page
 
 
+def test_json_clients_get_the_task_state_error_status(
+    browser: Browser, drive: Driver, case_id: int
+) -> None:
+    verify = drive.task(case_id, "verify")
+    browser.login("gongdan")
+
+    response = browser.post(f"/tasks/{verify.id}/release",
+                            headers={"Accept": "application/json"})
+
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "TaskStateError"
+
+
 def test_claim_release_round_trip_returns_to_next(
     browser: Browser, drive: Driver, case_id: int
 ) -> None:
@@ -203,3 +232,25 @@ def test_manager_sees_breach_notification_after_the_timer_fires(
 
     assert drive.case(case_id).work_order_no in page
     assert "超时未完成" in page
+    assert f'href="/cases/{case_id}"' in page
+
+
+def test_integer_choices_render_as_radio_buttons(
+    browser: Browser, drive: Driver, system: engine.System, case_id: int
+) -> None:
+    drive.through(case_id, "verify", "sign", "grade", "handle")
+    handler = drive.handler_for(case_id)
+    system.engine.complete(drive.task(case_id, "reply").id, drive.staff("kefu"),
+                           {"reply_channel": "sms", "reply_text": "已处理完毕。"})
+    system.engine.complete(drive.task(case_id, "confirm").id, drive.staff(handler),
+                           {"confirm_ack": True})
+    rate = drive.task(case_id, "rate")
+    browser.login(handler.replace("chuli", "jingli"))
+
+    page = browser.get(f"/tasks/{rate.id}").get_data(as_text=True)
+
+    for value in range(1, 6):
+        assert f'type="radio" name="rating" value="{value}"' in page
+    response = browser.post(f"/tasks/{rate.id}/complete", {"rating": "9"})
+    assert response.status_code == 422
+    assert "请选择列出的选项之一" in response.get_data(as_text=True)

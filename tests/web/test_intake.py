@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from conftest import COMPLAINT, Browser, Driver
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import Browser, Driver
 
 
 def test_intake_creates_a_case_and_redirects_to_it(
-    browser: Browser, drive: Driver
+    browser: Browser, drive: Driver, complaint: dict[str, str]
 ) -> None:
     browser.login("kefu")
 
-    response = browser.post("/intake", COMPLAINT)
+    response = browser.post("/intake", complaint)
 
     assert response.status_code == 302
     location = response.headers["Location"]
     case_id = int(location.rsplit("/", 1)[1])
     case = drive.case(case_id)
-    assert case.waybill_no == COMPLAINT["waybill_no"]
+    assert case.waybill_no == complaint["waybill_no"]
     assert [t.spec_name for t in drive.tasks(case_id)] == ["verify"]
     page = browser.get(location).get_data(as_text=True)
     assert f"已登记工单 {case.work_order_no}" in page
@@ -30,10 +33,12 @@ def test_intake_with_a_chosen_unit_keeps_it(browser: Browser, drive: Driver) -> 
     assert drive.case(case_id).unit == "上海浦东营业部"
 
 
-def test_invalid_intake_shows_field_errors_and_keeps_values(browser: Browser) -> None:
+def test_invalid_intake_shows_field_errors_and_keeps_values(
+    browser: Browser, complaint: dict[str, str]
+) -> None:
     browser.login("kefu")
 
-    response = browser.post("/intake", {**COMPLAINT, "complainant_phone": "call me",
+    response = browser.post("/intake", {**complaint, "complainant_phone": "call me",
                                         "category": "weather"})
 
     assert response.status_code == 422
@@ -45,10 +50,12 @@ def test_invalid_intake_shows_field_errors_and_keeps_values(browser: Browser) ->
     assert 'value="张三丰"' in page
 
 
-def test_email_channel_needs_an_address(browser: Browser) -> None:
+def test_email_channel_needs_an_address(
+    browser: Browser, complaint: dict[str, str]
+) -> None:
     browser.login("kefu")
 
-    response = browser.post("/intake", {**COMPLAINT, "channel": "email"})
+    response = browser.post("/intake", {**complaint, "channel": "email"})
 
     assert response.status_code == 422
     assert "邮件渠道的投诉需要邮箱地址" in response.get_data(as_text=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from typing import TYPE_CHECKING
+
 import engine
 
-from conftest import COMPLAINT, Browser, Driver
+if TYPE_CHECKING:
+    from conftest import Browser, Driver
 
 
 def test_wall_is_public_and_empty_before_anyone_signs(
@@ -19,7 +22,7 @@ def test_wall_is_public_and_empty_before_anyone_signs(
 
 
 def test_wall_shows_masked_data_only_after_a_handler_signed(
-    browser: Browser, drive: Driver, case_id: int
+    browser: Browser, drive: Driver, complaint: dict[str, str], case_id: int
 ) -> None:
     drive.through(case_id, "verify", "sign")
 
@@ -28,14 +31,15 @@ def test_wall_shows_masked_data_only_after_a_handler_signed(
     assert drive.case(case_id).work_order_no in page
     assert "张**" in page
     assert "138****5678" in page
-    assert COMPLAINT["complainant_name"] not in page
-    assert COMPLAINT["complainant_phone"] not in page
-    assert COMPLAINT["description"] not in page
+    assert complaint["complainant_name"] not in page
+    assert complaint["complainant_phone"] not in page
+    assert complaint["description"] not in page
     assert "延误" in page and "处理中" in page
+    assert drive.staff(drive.handler_for(case_id)).display_name in page
 
 
 def test_wall_tv_mode_refreshes_without_navigation(
-    browser: Browser, drive: Driver, case_id: int
+    browser: Browser, drive: Driver, complaint: dict[str, str], case_id: int
 ) -> None:
     drive.through(case_id, "verify", "sign")
 
@@ -45,7 +49,7 @@ def test_wall_tv_mode_refreshes_without_navigation(
     assert 'class="tv"' in page
     assert 'class="topbar"' not in page
     assert drive.case(case_id).work_order_no in page
-    assert COMPLAINT["complainant_name"] not in page
+    assert complaint["complainant_name"] not in page
 
 
 def test_wall_marks_a_passed_handling_deadline_overdue(
@@ -85,3 +89,4 @@ def test_wall_shows_result_signature_and_rating_after_publication(
     assert "★★★★☆" in page
     assert "已赔付并致歉。" in page
     assert "Published" in page
+    assert f"<td>{drive.staff(handler).display_name}</td>" in page
