@@ -37,10 +37,11 @@ from .system import (
     import_complaints,
     open_system,
 )
-from .users import Staff, authenticate, find_staff
+from .users import DEMO_PASSWORD, Staff, authenticate, demo_staff, find_staff
 
 __all__ = [
     "CATEGORIES",
+    "DEMO_PASSWORD",
     "CHANNELS",
     "SEVERITIES",
     "UNITS",
@@ -66,6 +67,7 @@ __all__ = [
     "TaskStateError",
     "authenticate",
     "demo_complaints",
+    "demo_staff",
     "find_staff",
     "import_complaints",
     "load_demo_data",

@@ -111,18 +111,38 @@ def verify_chain(session: Session, case_id: int, head: str | None = None) -> Cha
     prev = GENESIS
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
-            return ChainCheck(case_id, len(events), False, expected_seq,
-                              f"Event {expected_seq} is missing.")
+            return ChainCheck(
+                case_id,
+                len(events),
+                False,
+                expected_seq,
+                f"Event {expected_seq} is missing.",
+            )
         if event.prev_hash != prev:
-            return ChainCheck(case_id, len(events), False, event.seq,
-                              f"Event {event.seq} does not follow event {event.seq - 1}.")
+            return ChainCheck(
+                case_id,
+                len(events),
+                False,
+                event.seq,
+                f"Event {event.seq} does not follow event {event.seq - 1}.",
+            )
         if _digest(event) != event.hash:
-            return ChainCheck(case_id, len(events), False, event.seq,
-                              f"Event {event.seq} was altered after it was written.")
+            return ChainCheck(
+                case_id,
+                len(events),
+                False,
+                event.seq,
+                f"Event {event.seq} was altered after it was written.",
+            )
         prev = event.hash
     if head is not None and head != prev:
-        return ChainCheck(case_id, len(events), False, len(events) + 1,
-                          "Events at the end of the log are missing.")
+        return ChainCheck(
+            case_id,
+            len(events),
+            False,
+            len(events) + 1,
+            "Events at the end of the log are missing.",
+        )
     return ChainCheck(case_id, len(events), True, None, "The chain is intact.")
 
 

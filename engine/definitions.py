@@ -98,8 +98,9 @@ def check(files: Mapping[str, bytes]) -> LoadedDefinition:
     problems: list[Problem] = []
     for name, content in files.items():
         if not name.endswith(ALLOWED_SUFFIXES) or ".." in name or name.startswith("/"):
-            problems.append(Problem("Only .bpmn, .dmn and .json files can be deployed.",
-                                    file=name))
+            problems.append(
+                Problem("Only .bpmn, .dmn and .json files can be deployed.", file=name)
+            )
         elif len(content) > MAX_FILE_BYTES:
             problems.append(Problem("The file is larger than 2 MB.", file=name))
     if problems:
@@ -122,7 +123,12 @@ def check(files: Mapping[str, bytes]) -> LoadedDefinition:
 
 
 def deploy(
-    session: Session, files: Mapping[str, bytes], *, by: str, at: datetime, note: str = ""
+    session: Session,
+    files: Mapping[str, bytes],
+    *,
+    by: str,
+    at: datetime,
+    note: str = "",
 ) -> tuple[Definition, bool]:
     """Store ``files`` as the next version; return (definition, newly created)."""
     loaded = check(files)
@@ -150,8 +156,10 @@ def deploy(
     )
     session.add(definition)
     session.flush()
-    logger.info("Deployed definition", extra={"process_id": process_id,
-                                              "version": definition.version})
+    logger.info(
+        "Deployed definition",
+        extra={"process_id": process_id, "version": definition.version},
+    )
     return definition, True
 
 
@@ -191,14 +199,25 @@ class DefinitionCache:
 
 def _read_manifest(files: Mapping[str, bytes]) -> Manifest:
     if MANIFEST not in files:
-        raise DefinitionError([Problem(
-            "The definition needs a manifest.json naming the process and its roles.",
-            file=MANIFEST)])
+        raise DefinitionError(
+            [
+                Problem(
+                    "The definition needs a manifest.json naming the process and "
+                    "its roles.",
+                    file=MANIFEST,
+                )
+            ]
+        )
     try:
         doc = json.loads(files[MANIFEST])
         roles = {
-            r["lane"]: Role(r["code"], r["lane"], r["title"], r.get("x-title-en", r["title"]),
-                            r.get("scope", "company"))
+            r["lane"]: Role(
+                r["code"],
+                r["lane"],
+                r["title"],
+                r.get("x-title-en", r["title"]),
+                r.get("scope", "company"),
+            )
             for r in doc["roles"]
         }
         deadlines = {
@@ -207,12 +226,20 @@ def _read_manifest(files: Mapping[str, bytes]) -> Manifest:
         }
         return Manifest(str(doc["process_id"]), roles, deadlines)
     except json.JSONDecodeError as exc:
-        raise DefinitionError([Problem(f"Not valid JSON: {exc.msg}.", file=MANIFEST,
-                                       line=exc.lineno)]) from None
+        raise DefinitionError(
+            [Problem(f"Not valid JSON: {exc.msg}.", file=MANIFEST, line=exc.lineno)]
+        ) from None
     except (KeyError, TypeError, AttributeError) as exc:
-        raise DefinitionError([Problem(
-            f"The manifest lacks or misshapes {exc}; it needs process_id and roles "
-            "(each with code, lane, title).", file=MANIFEST)]) from None
+        raise DefinitionError(
+            [
+                Problem(
+                    f"The manifest lacks or misshapes {exc}; it needs process_id "
+                    "and roles "
+                    "(each with code, lane, title).",
+                    file=MANIFEST,
+                )
+            ]
+        ) from None
 
 
 def _read_forms(
@@ -224,9 +251,13 @@ def _read_forms(
             continue
         path = f"forms/{task.form}"
         if path not in files:
-            problems.append(Problem(
-                f"The form file {path} that this user task names does not exist.",
-                element_id=task.spec_name, element_name=task.title))
+            problems.append(
+                Problem(
+                    f"The form file {path} that this user task names does not exist.",
+                    element_id=task.spec_name,
+                    element_name=task.title,
+                )
+            )
             continue
         if task.form in forms:
             continue
@@ -244,30 +275,53 @@ def _check_contract(
 
     for task in parsed.user_tasks.values():
         if task.lane is None:
-            problems.append(Problem(
-                "The user task is in no lane; draw it inside the lane of the role "
-                "that works it.", element_id=task.spec_name, element_name=task.title))
+            problems.append(
+                Problem(
+                    "The user task is in no lane; draw it inside the lane of the role "
+                    "that works it.",
+                    element_id=task.spec_name,
+                    element_name=task.title,
+                )
+            )
         elif manifest.role_for_lane(task.lane) is None:
-            problems.append(Problem(
-                f"The lane {task.lane!r} is not a role in manifest.json; known lanes: "
-                f"{', '.join(manifest.roles)}.", element_id=task.spec_name,
-                element_name=task.title))
+            problems.append(
+                Problem(
+                    f"The lane {task.lane!r} is not a role in manifest.json; "
+                    "known lanes: "
+                    f"{', '.join(manifest.roles)}.",
+                    element_id=task.spec_name,
+                    element_name=task.title,
+                )
+            )
         if not task.form:
-            problems.append(Problem(
-                "The user task names no form; add the property formJsonSchemaFilename.",
-                element_id=task.spec_name, element_name=task.title))
+            problems.append(
+                Problem(
+                    "The user task names no form; add the property "
+                    "formJsonSchemaFilename.",
+                    element_id=task.spec_name,
+                    element_name=task.title,
+                )
+            )
 
     for spec_name, operation in parsed.operations.items():
         if operation not in OPERATIONS:
-            problems.append(Problem(
-                f"Unknown operation {operation!r}; known: {', '.join(sorted(OPERATIONS))}.",
-                element_id=spec_name))
+            problems.append(
+                Problem(
+                    f"Unknown operation {operation!r}; known: "
+                    f"{', '.join(sorted(OPERATIONS))}.",
+                    element_id=spec_name,
+                )
+            )
 
     for timer in manifest.deadlines:
         if timer not in parsed.timers:
-            problems.append(Problem(
-                f"manifest.json lists a deadline for timer {timer!r}, which the "
-                "diagram does not have.", file=MANIFEST))
+            problems.append(
+                Problem(
+                    f"manifest.json lists a deadline for timer {timer!r}, which the "
+                    "diagram does not have.",
+                    file=MANIFEST,
+                )
+            )
 
 
 def as_problem_dicts(error: DefinitionError) -> list[dict[str, Any]]:

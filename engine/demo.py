@@ -28,13 +28,20 @@ def load_demo_data(system: System) -> ImportReport:
         try:
             _work(system, case_id, stage)
         except (EngineError, LookupError):
-            logger.warning("Demo case left where it stopped", extra={"case_id": case_id})
+            logger.warning(
+                "Demo case left where it stopped", extra={"case_id": case_id}
+            )
     return report
 
 
 def _work(system: System, case_id: int, stage: int) -> None:
     steps: list[Callable[[System, int], None]] = [
-        _verify, _sign_and_grade, _handle, _reply_and_rate, _accept]
+        _verify,
+        _sign_and_grade,
+        _handle,
+        _reply_and_rate,
+        _accept,
+    ]
     for step in steps[:stage]:
         step(system, case_id)
 
@@ -50,15 +57,19 @@ def _staff(system: System, username: str) -> Staff:
 def _unit_staff(system: System, case_id: int, role: str) -> Staff:
     with system.db.reading() as session:
         unit = queries.case(session, case_id).unit
-    suffix = {"深圳宝安营业部": "ba", "广州天河营业部": "th", "上海浦东营业部": "pd"}[unit]
+    suffix = {"深圳宝安营业部": "ba", "广州天河营业部": "th", "上海浦东营业部": "pd"}[
+        unit
+    ]
     return _staff(system, f"{'chuli' if role == 'handler' else 'jingli'}_{suffix}")
 
 
-def _do(system: System, case_id: int, spec_name: str, user: Staff,
-        **values: str) -> None:
+def _do(
+    system: System, case_id: int, spec_name: str, user: Staff, **values: str
+) -> None:
     with system.db.reading() as session:
-        tasks = [t for t in queries.case_tasks(session, case_id)
-                 if t.spec_name == spec_name]
+        tasks = [
+            t for t in queries.case_tasks(session, case_id) if t.spec_name == spec_name
+        ]
     if not tasks:
         raise LookupError(spec_name)
     system.engine.claim(tasks[0].id, user)
@@ -66,8 +77,15 @@ def _do(system: System, case_id: int, spec_name: str, user: Staff,
 
 
 def _verify(system: System, case_id: int) -> None:
-    _do(system, case_id, "verify", _staff(system, "gongdan"), verification="verified",
-        identity_checked="true", verify_note="已电话核实投诉人身份和投诉内容。")
+    _do(
+        system,
+        case_id,
+        "verify",
+        _staff(system, "gongdan"),
+        verification="verified",
+        identity_checked="true",
+        verify_note="已电话核实投诉人身份和投诉内容。",
+    )
 
 
 def _sign_and_grade(system: System, case_id: int) -> None:
@@ -79,20 +97,43 @@ def _sign_and_grade(system: System, case_id: int) -> None:
 
 
 def _handle(system: System, case_id: int) -> None:
-    _do(system, case_id, "handle", _unit_staff(system, case_id, "handler"),
+    _do(
+        system,
+        case_id,
+        "handle",
+        _unit_staff(system, case_id, "handler"),
         result="已调查：问题属实，快件已重新安排派送并向客户致歉。",
-        responsible_party="派送网点", measure_taken="通报批评，责任人限期整改",
-        resolved="true")
+        responsible_party="派送网点",
+        measure_taken="通报批评，责任人限期整改",
+        resolved="true",
+    )
 
 
 def _reply_and_rate(system: System, case_id: int) -> None:
-    _do(system, case_id, "reply", _staff(system, "kefu"), reply_channel="sms",
+    _do(
+        system,
+        case_id,
+        "reply",
+        _staff(system, "kefu"),
+        reply_channel="sms",
         reply_text="您好，您反映的问题已核实处理，快件今日送达，给您带来不便深表歉意。",
-        suggestion_adopted="false")
-    _do(system, case_id, "confirm", _unit_staff(system, case_id, "handler"),
-        confirm_ack="true")
-    _do(system, case_id, "rate", _unit_staff(system, case_id, "manager"), rating="4",
-        rating_comment="处理及时，回复得体。")
+        suggestion_adopted="false",
+    )
+    _do(
+        system,
+        case_id,
+        "confirm",
+        _unit_staff(system, case_id, "handler"),
+        confirm_ack="true",
+    )
+    _do(
+        system,
+        case_id,
+        "rate",
+        _unit_staff(system, case_id, "manager"),
+        rating="4",
+        rating_comment="处理及时，回复得体。",
+    )
 
 
 def _accept(system: System, case_id: int) -> None:

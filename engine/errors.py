@@ -17,7 +17,9 @@ class NotFoundError(EngineError):
     status = 404
 
     def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"No {kind} {key!r} exists.")
+        super().__init__(
+            f"找不到{_KINDS_ZH.get(kind, kind)} {key}。 No {kind} {key!r} exists."
+        )
         self.kind = kind
         self.key = key
 
@@ -30,8 +32,9 @@ class ConflictError(EngineError):
     def __init__(self, case_id: int, message: str | None = None) -> None:
         super().__init__(
             message
-            or f"Case {case_id} was changed by someone else at the same time; "
-            "nothing of yours was saved. Reload it and try again."
+            or "该投诉同时被他人修改，您的操作未保存，请刷新后重试。 "
+            "The case was changed by someone else at the same time; nothing of "
+            "yours was saved. Reload it and try again."
         )
         self.case_id = case_id
 
@@ -92,6 +95,14 @@ class CaseRunError(EngineError):
 
 class DemoModeError(EngineError):
     status = 403
+
+
+_KINDS_ZH = {
+    "open task": "待办任务",
+    "case": "投诉",
+    "definition": "流程定义",
+    "deployed definition of process": "已部署的流程",
+}
 
 
 class Problem:

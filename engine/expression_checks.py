@@ -30,22 +30,28 @@ def check_files(files: Mapping[str, bytes]) -> list[Problem]:
             continue
         try:
             root = etree.fromstring(
-                content, etree.XMLParser(resolve_entities=False, no_network=True))
+                content, etree.XMLParser(resolve_entities=False, no_network=True)
+            )
         except etree.XMLSyntaxError:
             continue  # the parser step reports malformed files
         for element, text, kind in _expressions(root, name.endswith(".dmn")):
             problem = _check(text, kind)
             if problem:
-                problems.append(Problem(
-                    f"{kind} {text.strip()[:120]!r}: {problem}",
-                    file=name, element_id=element.get("id"),
-                    element_name=element.get("name") or element.get("label"),
-                    line=element.sourceline))
+                problems.append(
+                    Problem(
+                        f"{kind} {text.strip()[:120]!r}: {problem}",
+                        file=name,
+                        element_id=element.get("id"),
+                        element_name=element.get("name") or element.get("label"),
+                        line=element.sourceline,
+                    )
+                )
     return problems
 
 
-def _expressions(root: etree._Element, is_dmn: bool) -> Iterator[
-        tuple[etree._Element, str, str]]:
+def _expressions(
+    root: etree._Element, is_dmn: bool
+) -> Iterator[tuple[etree._Element, str, str]]:
     if is_dmn:
         yield from _dmn_expressions(root)
         return
@@ -74,7 +80,11 @@ def _dmn_expressions(root: etree._Element) -> Iterator[tuple[etree._Element, str
             yield node.getparent(), text, "The input expression"
         elif local in ("inputEntry", "outputEntry"):
             text = node.findtext("{*}text") or ""
-            yield node.getparent(), text, "The cell" if local == "inputEntry" else "The output"
+            yield (
+                node.getparent(),
+                text,
+                "The cell" if local == "inputEntry" else "The output",
+            )
             if local == "inputEntry":
                 continue
 
@@ -123,9 +133,11 @@ def _check_calls_and_constants(text: str) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id not in expressions.BUILTIN_FUNCTIONS:
                 raise expressions.ExpressionError(
-                    text, f"The function '{node.func.id}' is not available; the "
+                    text,
+                    f"The function '{node.func.id}' is not available; the "
                     f"available functions are: "
-                    f"{', '.join(sorted(expressions.BUILTIN_FUNCTIONS))}.")
+                    f"{', '.join(sorted(expressions.BUILTIN_FUNCTIONS))}.",
+                )
         elif isinstance(node, ast.Name):
             names.add(node.id)
     if not names - expressions.BUILTIN_FUNCTIONS:

@@ -92,9 +92,7 @@ _REPEAT = (
     rf"|{_DATETIME}/{_DATETIME}|{_DURATION})"
 )
 
-ISO_LITERAL: re.Pattern[str] = re.compile(
-    rf"\A(?:{_REPEAT}|{_DURATION}|{_DATETIME})\Z"
-)
+ISO_LITERAL: re.Pattern[str] = re.compile(rf"\A(?:{_REPEAT}|{_DURATION}|{_DATETIME})\Z")
 """A whole ISO 8601 duration, date or date-time, or repeating interval."""
 
 
@@ -436,10 +434,7 @@ def _operator_problem(op: ast.AST) -> str | None:
     if type(op) in _BINARY or type(op) in _UNARY:
         return None
     symbol = _SYMBOLS.get(type(op), type(op).__name__)
-    return (
-        f"The operator '{symbol}' is not allowed; use + - * / // % ** and, or, "
-        "not."
-    )
+    return f"The operator '{symbol}' is not allowed; use + - * / // % ** and, or, not."
 
 
 def _check_binop(node: ast.BinOp, calls: set[int]) -> str | None:
@@ -486,8 +481,7 @@ def _node_problem(node: ast.AST, calls: set[int]) -> str | None:
         return None
     return _REFUSED_KINDS.get(
         type(node),
-        f"'{type(node).__name__}' is not part of the expression language; "
-        "remove it.",
+        f"'{type(node).__name__}' is not part of the expression language; remove it.",
     )
 
 
@@ -670,9 +664,7 @@ _TOO_DEEP = (
     f"The text is nested more than {MAX_DEPTH} levels deep; split it into "
     "smaller steps."
 )
-_TOO_LARGE = (
-    "A whole number larger than 10**100 is not allowed; check the values used."
-)
+_TOO_LARGE = "A whole number larger than 10**100 is not allowed; check the values used."
 _TOO_LONG = (
     f"The result would be longer than {MAX_ITEMS:,} characters or items, which "
     "is not allowed; make it smaller."

@@ -69,15 +69,35 @@ _DECLARED_WIDGETS: Final[dict[str, Widget]] = {
 }
 _ROOT_KEYS: Final = frozenset(
     {
-        "$schema", "$id", "$comment", "type", "title", "x-title-en",
-        "description", "required", "properties", "allOf", "additionalProperties",
+        "$schema",
+        "$id",
+        "$comment",
+        "type",
+        "title",
+        "x-title-en",
+        "description",
+        "required",
+        "properties",
+        "allOf",
+        "additionalProperties",
     }
 )
 _FIELD_KEYS: Final = frozenset(
     {
-        "$comment", "type", "title", "x-title-en", "description", "oneOf",
-        "const", "minLength", "maxLength", "minimum", "maximum", "default",
-        "x-widget", "x-prefill",
+        "$comment",
+        "type",
+        "title",
+        "x-title-en",
+        "description",
+        "oneOf",
+        "const",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "default",
+        "x-widget",
+        "x-prefill",
     }
 )
 _CHOICE_KEYS: Final = frozenset({"$comment", "const", "title", "x-title-en"})
@@ -114,8 +134,14 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "请输入 {low} 到 {high} 之间的整数。",
         "Enter a whole number from {low} to {high}.",
     ),
-    "too_small": ("请输入不小于 {low} 的整数。", "Enter a whole number of at least {low}."),
-    "too_large": ("请输入不大于 {high} 的整数。", "Enter a whole number of at most {high}."),
+    "too_small": (
+        "请输入不小于 {low} 的整数。",
+        "Enter a whole number of at least {low}.",
+    ),
+    "too_large": (
+        "请输入不大于 {high} 的整数。",
+        "Enter a whole number of at most {high}.",
+    ),
     "too_big": (
         "数字太大，请输入 -{limit} 到 {limit} 之间的整数。",
         "That number is too large; enter a whole number from -{limit} to {limit}.",
@@ -554,7 +580,10 @@ def _check_keys(
 
 
 def _titles(form: str, place: _Place, spec: Mapping[str, Any]) -> tuple[str, str]:
-    for key, en, zh in (("title", "Chinese", "中文"), ("x-title-en", "English", "英文")):
+    for key, en, zh in (
+        ("title", "Chinese", "中文"),
+        ("x-title-en", "English", "英文"),
+    ):
         value = spec.get(key)
         if not isinstance(value, str) or not value.strip():
             _fail(
@@ -603,7 +632,7 @@ def _name_list(
             form,
             f"{place.en} has {key!r} that is not an array of property names; "
             'write it as ["name", ...].',
-            f"{place.zh}的“{key}”不是属性名数组；请写成 [\"name\", ...]。",
+            f'{place.zh}的“{key}”不是属性名数组；请写成 ["name", ...]。',
         )
     for index, name in enumerate(value):
         if name in value[:index]:
@@ -631,14 +660,14 @@ def parse_form(name: str, document: Mapping[str, Any]) -> Form:
             name,
             f'The form must say "type": "object" at the top level, not '
             f"{_show(root.get('type'))}; set it.",
-            f"表单顶层必须写 \"type\": \"object\"，而不是 {_show(root.get('type'))}；请改正。",
+            f'表单顶层必须写 "type": "object"，而不是 {_show(root.get("type"))}；请改正。',
         )
     if root.get("additionalProperties", False) is not False:
         _fail(
             name,
             'The form may only say "additionalProperties": false (unknown fields are '
             "always dropped); remove the key or set it to false.",
-            "表单只能写 \"additionalProperties\": false（未知字段总会被丢弃）；"
+            '表单只能写 "additionalProperties": false（未知字段总会被丢弃）；'
             "请删除该键或改为 false。",
         )
     title, title_en = _titles(name, _ROOT, root)
@@ -674,11 +703,22 @@ def _parse_field(form: str, prop: str, raw: object, required: bool) -> Field:
     field_type = _field_type(form, place, spec)
     title, title_en = _titles(form, place, spec)
     bare = Field(
-        name=prop, type=field_type, title=title, title_en=title_en,
-        description=_description(form, place, spec), required=required,
-        widget="text", choices=(), const=None, has_const=False,
-        min_length=None, max_length=None, minimum=None, maximum=None,
-        default=None, prefill=_prefill(form, place, spec),
+        name=prop,
+        type=field_type,
+        title=title,
+        title_en=title_en,
+        description=_description(form, place, spec),
+        required=required,
+        widget="text",
+        choices=(),
+        const=None,
+        has_const=False,
+        min_length=None,
+        max_length=None,
+        minimum=None,
+        maximum=None,
+        default=None,
+        prefill=_prefill(form, place, spec),
     )
     bounded = _with_bounds(form, place, spec, bare)
     choices = _parse_choices(form, prop, spec, bounded)
@@ -693,9 +733,9 @@ def _field_type(form: str, place: _Place, spec: Mapping[str, Any]) -> FieldType:
     if not isinstance(declared, str) or declared not in _TYPES:
         _fail(
             form,
-            f"{place.en} has type {_show(declared)}; use \"string\", \"boolean\" or "
+            f'{place.en} has type {_show(declared)}; use "string", "boolean" or '
             '"integer".',
-            f"{place.zh}的类型是 {_show(declared)}；请使用 \"string\"、\"boolean\" 或 "
+            f'{place.zh}的类型是 {_show(declared)}；请使用 "string"、"boolean" 或 '
             '"integer"。',
         )
     return _TYPES[declared]
@@ -875,7 +915,7 @@ def _widget(
             form,
             f"{place.en} has x-widget {_show(declared)}; use one of "
             '"textarea", "radio", "select" or "checkbox", or leave it out.',
-            f"{place.zh}的 x-widget 是 {_show(declared)}；请使用 \"textarea\"、"
+            f'{place.zh}的 x-widget 是 {_show(declared)}；请使用 "textarea"、'
             '"radio"、"select"、"checkbox" 之一，或者不写。',
         )
     widget = _DECLARED_WIDGETS[declared]
@@ -955,12 +995,11 @@ def _parse_condition(
         if key not in entry:
             _fail(
                 form,
-                f"{place.en} has no {key!r}; each entry needs both \"if\" and "
-                '"then".',
+                f'{place.en} has no {key!r}; each entry needs both "if" and "then".',
                 f"{place.zh}缺少“{key}”；每一项都需要“if”和“then”。",
             )
     name, value = _parse_test(form, place, entry["if"], fields)
-    then_place = _Place(f"{place.en}, \"then\"", f"{place.zh}的“then”")
+    then_place = _Place(f'{place.en}, "then"', f"{place.zh}的“then”")
     then = _object(form, then_place, entry["then"])
     _check_keys(form, then_place, then, frozenset({"required"}))
     names = _name_list(form, then_place, "required", then.get("required"), fields)
@@ -978,7 +1017,7 @@ def _parse_test(
     form: str, place: _Place, raw: object, fields: Mapping[str, Field]
 ) -> tuple[str, Any]:
     """``{"properties": {name: {"const": value}}}``, maybe ``"required": [name]``."""
-    if_place = _Place(f"{place.en}, \"if\"", f"{place.zh}的“if”")
+    if_place = _Place(f'{place.en}, "if"', f"{place.zh}的“if”")
     test = _object(form, if_place, raw)
     _check_keys(form, if_place, test, frozenset({"properties", "required"}))
     properties = test.get("properties")
@@ -1004,14 +1043,14 @@ def _parse_test(
             form,
             f'{if_place.en} must test {name!r} with {{"const": value}} only; '
             "rewrite the test that way.",
-            f"{if_place.zh}只能用 {{\"const\": value}} 检查“{name}”；请照此改写。",
+            f'{if_place.zh}只能用 {{"const": value}} 检查“{name}”；请照此改写。',
         )
     if test.get("required", [name]) != [name]:
         _fail(
             form,
             f'{if_place.en} may only say "required": [{_show(name)}]; fix or '
             "remove it.",
-            f"{if_place.zh}只能写 \"required\": [{_show(name)}]；请改正或删除。",
+            f'{if_place.zh}只能写 "required": [{_show(name)}]；请改正或删除。',
         )
     return name, _fitting(form, if_place, "const", check["const"], field)
 
@@ -1072,7 +1111,11 @@ def load_form(name: str, text: str | bytes) -> Form:
             f"文件中使用了 {constant.args[0]}，这不是 JSON；请写成数字。",
         )
     except RecursionError:
-        _fail(name, "The file is nested too deeply; flatten it.", "文件嵌套过深；请简化结构。")
+        _fail(
+            name,
+            "The file is nested too deeply; flatten it.",
+            "文件嵌套过深；请简化结构。",
+        )
     return parse_form(name, document)
 
 

@@ -14,8 +14,14 @@ from .errors import InputError
 
 CHANNELS = ("web", "hotline", "email", "sms")
 CATEGORIES = (
-    "delay", "loss", "damage", "attitude", "false_signature", "fee_dispute",
-    "not_delivered_to_door", "other",
+    "delay",
+    "loss",
+    "damage",
+    "attitude",
+    "false_signature",
+    "fee_dispute",
+    "not_delivered_to_door",
+    "other",
 )
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -64,17 +70,29 @@ def parse_intake(raw: Mapping[str, Any], *, now: datetime) -> Intake:
         flat = dict(raw)
 
     errors: dict[str, str] = {}
-    text = {k: _text(flat.get(k), k, errors) for k in (
-        "channel", "waybill_no", "complainant_name", "complainant_phone",
-        "complainant_email", "category", "severity", "description", "unit",
-    )}
+    text = {
+        k: _text(flat.get(k), k, errors)
+        for k in (
+            "channel",
+            "waybill_no",
+            "complainant_name",
+            "complainant_phone",
+            "complainant_email",
+            "category",
+            "severity",
+            "description",
+            "unit",
+        )
+    }
 
     _choose(text, "channel", CHANNELS, errors)
     _choose(text, "category", CATEGORIES, errors)
     _choose(text, "severity", SEVERITIES, errors, default="medium")
     text["waybill_no"] = text["waybill_no"].upper()
     if not _WAYBILL.match(text["waybill_no"]):
-        errors.setdefault("waybill_no", "运单号应为字母前缀加8至20位数字，如 SF0166131860913。")
+        errors.setdefault(
+            "waybill_no", "运单号应为字母前缀加8至20位数字，如 SF0166131860913。"
+        )
     if not 1 <= len(text["complainant_name"]) <= 50:
         errors.setdefault("complainant_name", "请填写投诉人姓名（不超过50字）。")
     if not _PHONE.match(text["complainant_phone"]):
@@ -90,7 +108,7 @@ def parse_intake(raw: Mapping[str, Any], *, now: datetime) -> Intake:
 
     received_at = _moment(flat.get("received_at"), now, errors)
     if errors:
-        raise InputError("The complaint has invalid fields.", errors)
+        raise InputError("请更正标出的字段。 Correct the marked fields.", errors)
 
     return Intake(
         channel=text["channel"],
@@ -156,8 +174,11 @@ def _text(value: Any, name: str, errors: dict[str, str]) -> str:
 
 
 def _choose(
-    text: dict[str, str], name: str, allowed: tuple[str, ...],
-    errors: dict[str, str], default: str | None = None,
+    text: dict[str, str],
+    name: str,
+    allowed: tuple[str, ...],
+    errors: dict[str, str],
+    default: str | None = None,
 ) -> None:
     if not text[name] and default:
         text[name] = default
@@ -174,7 +195,9 @@ def _moment(value: Any, now: datetime, errors: dict[str, str]) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        errors["received_at"] = "受理时间应为 ISO 8601 格式，如 2026-11-01T08:00:00+08:00。"
+        errors["received_at"] = (
+            "受理时间应为 ISO 8601 格式，如 2026-11-01T08:00:00+08:00。"
+        )
         return now
     if moment.tzinfo is None:
         errors["received_at"] = "受理时间需要带时区，如 +08:00。"

@@ -47,17 +47,21 @@ class CommandContext:
     events: list[PendingEvent] = field(default_factory=list)
     form_values: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def record(self, call: ServiceCall | None, kind: str, title: str,
-               **detail: Any) -> None:
-        self.events.append(PendingEvent(kind, title, detail,
-                                        call.spec_name if call else None))
+    def record(
+        self, call: ServiceCall | None, kind: str, title: str, **detail: Any
+    ) -> None:
+        self.events.append(
+            PendingEvent(kind, title, detail, call.spec_name if call else None)
+        )
 
     def handle(self, call: ServiceCall) -> Mapping[str, Any]:
         operation = OPERATIONS.get(call.operation)
         if operation is None:
             raise LookupError(f"Unknown operation {call.operation!r}.")
-        logger.debug("Running operation", extra={"case_id": self.case.id,
-                                                 "operation": call.operation})
+        logger.debug(
+            "Running operation",
+            extra={"case_id": self.case.id, "operation": call.operation},
+        )
         return operation(self, call)
 
 
@@ -68,10 +72,17 @@ def register_complaint(ctx: CommandContext, call: ServiceCall) -> Mapping[str, A
     case = ctx.case
     local_day = case.received_at.astimezone(LOCAL_TZ).strftime("%Y%m%d")
     case.work_order_no = f"GD{local_day}{case.id:06d}"
-    ctx.record(call, "registered", "登记工单 Registered",
-               work_order_no=case.work_order_no, unit=case.unit)
+    ctx.record(
+        call,
+        "registered",
+        "登记工单 Registered",
+        work_order_no=case.work_order_no,
+        unit=case.unit,
+    )
     _queue_customer_message(
-        ctx, call, "acknowledgement",
+        ctx,
+        call,
+        "acknowledgement",
         f"您的投诉已受理，工单号 {case.work_order_no}。我们会尽快核实并与您联系。",
     )
     return {"work_order_no": case.work_order_no}
@@ -79,8 +90,15 @@ def register_complaint(ctx: CommandContext, call: ServiceCall) -> Mapping[str, A
 
 def record_breach(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
     rule = str(call.params.get("rule", "sla"))
-    ctx.session.add(Breach(case_id=ctx.case.id, unit=ctx.case.unit, rule=rule,
-                           kind="sla_breach", at=ctx.now))
+    ctx.session.add(
+        Breach(
+            case_id=ctx.case.id,
+            unit=ctx.case.unit,
+            rule=rule,
+            kind="sla_breach",
+            at=ctx.now,
+        )
+    )
     ctx.record(call, "sla_breach", "记录超时 SLA breach", rule=rule, unit=ctx.case.unit)
     return {"rule": rule}
 
@@ -97,7 +115,9 @@ def refer_unverifiable(ctx: CommandContext, call: ServiceCall) -> Mapping[str, A
     note = str(call.data.get("verify_note") or "").strip()
     reason = f"（{note}）" if note else ""
     _queue_customer_message(
-        ctx, call, "referral",
+        ctx,
+        call,
+        "referral",
         f"您的投诉（工单号 {ctx.case.work_order_no}）因无法核实身份或内容{reason}"
         f"暂无法受理。您可向{authority}反映。",
     )
@@ -122,22 +142,36 @@ def post_to_wall(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
         ctx.session.add(entry)
     entry.status = "handling"
     entry.handler = ctx.actor_name
-    ctx.record(call, "wall_posted", "上墙公示 Posted to the wall", handler=ctx.actor_name)
+    ctx.record(
+        call, "wall_posted", "上墙公示 Posted to the wall", handler=ctx.actor_name
+    )
     return {"posted": True}
 
 
 def record_criticism(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
     rule = str(call.params.get("rule", "handle_24h"))
     case = ctx.case
-    ctx.session.add(Breach(case_id=case.id, unit=case.unit, rule=rule,
-                           kind="criticism", at=ctx.now))
+    ctx.session.add(
+        Breach(case_id=case.id, unit=case.unit, rule=rule, kind="criticism", at=ctx.now)
+    )
     entry = ctx.session.get(WallEntry, case.id)
     if entry is not None:
         entry.status = "escalated"
-    ctx.record(call, "criticism", "通报批评和整改 Criticism and rectification",
-               rule=rule, unit=case.unit)
-    _notify(ctx, call, "manager", case.unit, "escalation",
-            f"工单 {case.work_order_no} 超过处理时限，已转部门经理处理，并对 {case.unit} 通报批评、限期整改。")
+    ctx.record(
+        call,
+        "criticism",
+        "通报批评和整改 Criticism and rectification",
+        rule=rule,
+        unit=case.unit,
+    )
+    _notify(
+        ctx,
+        call,
+        "manager",
+        case.unit,
+        "escalation",
+        f"工单 {case.work_order_no} 超过处理时限，已转部门经理处理，并对 {case.unit} 通报批评、限期整改。",
+    )
     return {"rule": rule}
 
 
@@ -146,9 +180,13 @@ def send_reply(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
     channel = str(data.get("reply_channel") or "sms")
     text = str(data.get("reply_text") or "")
     if channel == "phone":
-        ctx.record(call, "phone_callback", "电话回访 Phone call-back",
-                   outcome=str(data.get("callback_outcome") or ""),
-                   by=ctx.actor_name)
+        ctx.record(
+            call,
+            "phone_callback",
+            "电话回访 Phone call-back",
+            outcome=str(data.get("callback_outcome") or ""),
+            by=ctx.actor_name,
+        )
     else:
         _queue_customer_message(ctx, call, "reply", text, channel=channel)
     if data.get("suggestion_adopted"):
@@ -168,8 +206,13 @@ def publish_result(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
         entry.rating = int(rating) if isinstance(rating, int) else None
         entry.result_summary = summary[:500]
         entry.published_at = ctx.now
-    ctx.record(call, "published", "结果上墙 Result published",
-               signature=signature, rating=rating)
+    ctx.record(
+        call,
+        "published",
+        "结果上墙 Result published",
+        signature=signature,
+        rating=rating,
+    )
     return {"published": entry is not None}
 
 
@@ -178,7 +221,8 @@ def report_to_operations(ctx: CommandContext, call: ServiceCall) -> Mapping[str,
     case = ctx.case
     entry = ctx.session.get(WallEntry, case.id)
     resolved = case.status != "open" or (
-        entry is not None and entry.status in ("published", "closed"))
+        entry is not None and entry.status in ("published", "closed")
+    )
     if resolved:
         ctx.record(call, "report_3d_skipped", "三日检查：已解决 3-day check: resolved")
         return {"unresolved": False}
@@ -216,20 +260,47 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def _notify(ctx: CommandContext, call: ServiceCall, role: str, unit: str | None,
-            kind: str, text: str) -> None:
-    ctx.session.add(Notification(case_id=ctx.case.id, role=role, unit=unit, kind=kind,
-                                 text=text, created_at=ctx.now))
+def _notify(
+    ctx: CommandContext,
+    call: ServiceCall,
+    role: str,
+    unit: str | None,
+    kind: str,
+    text: str,
+) -> None:
+    ctx.session.add(
+        Notification(
+            case_id=ctx.case.id,
+            role=role,
+            unit=unit,
+            kind=kind,
+            text=text,
+            created_at=ctx.now,
+        )
+    )
     recipients = [
-        u.display_name for u in ctx.session.scalars(select(User)).all()
+        u.display_name
+        for u in ctx.session.scalars(select(User)).all()
         if role in u.role_codes and (unit is None or u.unit == unit)
     ]
-    ctx.record(call, "notification", "通知 Notification", role=role, unit=unit,
-               recipients=recipients, text=text)
+    ctx.record(
+        call,
+        "notification",
+        "通知 Notification",
+        role=role,
+        unit=unit,
+        recipients=recipients,
+        text=text,
+    )
 
 
-def _queue_customer_message(ctx: CommandContext, call: ServiceCall, kind: str,
-                            body: str, channel: str | None = None) -> None:
+def _queue_customer_message(
+    ctx: CommandContext,
+    call: ServiceCall,
+    kind: str,
+    body: str,
+    channel: str | None = None,
+) -> None:
     case = ctx.case
     channel = channel or ("email" if case.channel == "email" else "sms")
     recipient = case.complainant_phone
@@ -238,7 +309,20 @@ def _queue_customer_message(ctx: CommandContext, call: ServiceCall, kind: str,
             recipient = case.complainant_email
         else:
             channel = "sms"
-    ctx.session.add(OutboxMessage(case_id=case.id, channel=channel, recipient=recipient,
-                                  kind=kind, body=body, created_at=ctx.now))
-    ctx.record(call, "outbox", "发送客户消息 Message to the customer", channel=channel,
-               message_kind=kind)
+    ctx.session.add(
+        OutboxMessage(
+            case_id=case.id,
+            channel=channel,
+            recipient=recipient,
+            kind=kind,
+            body=body,
+            created_at=ctx.now,
+        )
+    )
+    ctx.record(
+        call,
+        "outbox",
+        "发送客户消息 Message to the customer",
+        channel=channel,
+        message_kind=kind,
+    )

@@ -41,8 +41,10 @@ class LogGateway:
 
     def send(self, recipient: str, body: str, *, subject: str) -> None:
         # Never log the recipient: it is a phone number or an e-mail address.
-        logger.info("Message delivered to the log",
-                    extra={"channel": self.channel, "length": len(body)})
+        logger.info(
+            "Message delivered to the log",
+            extra={"channel": self.channel, "length": len(body)},
+        )
 
 
 class SmtpGateway:
@@ -65,22 +67,30 @@ class SmtpGateway:
 
 def gateways_from_env() -> dict[str, Gateway]:
     """SMTP for e-mail when ``SMTP_HOST`` is set; the log for everything else."""
-    gateways: dict[str, Gateway] = {"sms": LogGateway("sms"), "email": LogGateway("email")}
+    gateways: dict[str, Gateway] = {
+        "sms": LogGateway("sms"),
+        "email": LogGateway("email"),
+    }
     host = os.environ.get("SMTP_HOST")
     if host:
         gateways["email"] = SmtpGateway(
-            host, int(os.environ.get("SMTP_PORT", "25")),
-            os.environ.get("SMTP_SENDER", "complaints@localhost"))
+            host,
+            int(os.environ.get("SMTP_PORT", "25")),
+            os.environ.get("SMTP_SENDER", "complaints@localhost"),
+        )
     return gateways
 
 
-def deliver_pending(db: Database, clock: Clock, gateways: Mapping[str, Gateway],
-                    *, limit: int = 100) -> int:
+def deliver_pending(
+    db: Database, clock: Clock, gateways: Mapping[str, Gateway], *, limit: int = 100
+) -> int:
     """Send up to ``limit`` pending messages; return how many were sent."""
     with db.reading() as session:
         ids = session.scalars(
-            select(OutboxMessage.id).where(OutboxMessage.status == "pending")
-            .order_by(OutboxMessage.id).limit(limit)
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending")
+            .order_by(OutboxMessage.id)
+            .limit(limit)
         ).all()
 
     sent = 0
@@ -90,11 +100,13 @@ def deliver_pending(db: Database, clock: Clock, gateways: Mapping[str, Gateway],
     return sent
 
 
-def _deliver_one(db: Database, clock: Clock, gateways: Mapping[str, Gateway],
-                 message_id: int) -> bool:
+def _deliver_one(
+    db: Database, clock: Clock, gateways: Mapping[str, Gateway], message_id: int
+) -> bool:
     with db.transaction() as session:
         query = select(OutboxMessage).where(
-            OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            OutboxMessage.id == message_id, OutboxMessage.status == "pending"
+        )
         if db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         message = session.scalar(query)
@@ -111,8 +123,10 @@ def _deliver_one(db: Database, clock: Clock, gateways: Mapping[str, Gateway],
             message.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"
-            logger.warning("Message delivery failed",
-                           extra={"message_id": message.id, "attempts": message.attempts})
+            logger.warning(
+                "Message delivery failed",
+                extra={"message_id": message.id, "attempts": message.attempts},
+            )
             return False
 
         message.status = "sent"

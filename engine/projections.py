@@ -21,8 +21,9 @@ from .spiff import CaseRunner, ReadyTask, Step
 _SKIPPED_FORM_KEYS = ("_user", "_user_name", "_time")
 
 
-def refresh_case(ctx: CommandContext, audit: AuditLog, loaded: LoadedDefinition,
-                 runner: CaseRunner) -> None:
+def refresh_case(
+    ctx: CommandContext, audit: AuditLog, loaded: LoadedDefinition, runner: CaseRunner
+) -> None:
     fired = _write_steps(ctx, audit, runner.new_steps())
     ready = runner.ready_tasks()
     _sync_open_tasks(ctx, loaded, ready)
@@ -39,31 +40,55 @@ def _write_steps(ctx: CommandContext, audit: AuditLog, steps: list[Step]) -> set
         if step.kind == "task_completed":
             actor = ctx.actor
             values = ctx.form_values.get(step.spec_name, {})
-            detail["values"] = {k: v for k, v in values.items()
-                                if not k.endswith(_SKIPPED_FORM_KEYS)}
+            detail["values"] = {
+                k: v for k, v in values.items() if not k.endswith(_SKIPPED_FORM_KEYS)
+            }
             detail["by"] = ctx.actor_name
         if step.kind == "timer_fired":
             fired.add(step.spec_name)
-        audit.append(at=ctx.now, actor=actor, kind=step.kind, step=step.spec_name,
-                     title=step.title, detail=detail)
+        if step.outputs:
+            detail["decided"] = step.outputs
+        audit.append(
+            at=ctx.now,
+            actor=actor,
+            kind=step.kind,
+            step=step.spec_name,
+            title=step.title,
+            detail=detail,
+        )
 
         for event in [e for e in pending if e.after_step == step.spec_name]:
             pending.remove(event)
-            audit.append(at=ctx.now, actor=SYSTEM_ACTOR, kind=event.kind,
-                         step=step.spec_name, title=event.title, detail=event.detail)
+            audit.append(
+                at=ctx.now,
+                actor=SYSTEM_ACTOR,
+                kind=event.kind,
+                step=step.spec_name,
+                title=event.title,
+                detail=event.detail,
+            )
 
     for event in pending:
-        audit.append(at=ctx.now, actor=SYSTEM_ACTOR, kind=event.kind,
-                     step=event.after_step, title=event.title, detail=event.detail)
+        audit.append(
+            at=ctx.now,
+            actor=SYSTEM_ACTOR,
+            kind=event.kind,
+            step=event.after_step,
+            title=event.title,
+            detail=event.detail,
+        )
     ctx.events.clear()
     return fired
 
 
-def _sync_open_tasks(ctx: CommandContext, loaded: LoadedDefinition,
-                     ready: list[ReadyTask]) -> None:
+def _sync_open_tasks(
+    ctx: CommandContext, loaded: LoadedDefinition, ready: list[ReadyTask]
+) -> None:
     session, case = ctx.session, ctx.case
-    rows = {row.id: row for row in session.scalars(
-        select(OpenTask).where(OpenTask.case_id == case.id))}
+    rows = {
+        row.id: row
+        for row in session.scalars(select(OpenTask).where(OpenTask.case_id == case.id))
+    }
     wanted = {task.id: task for task in ready}
 
     for task_id, row in rows.items():
@@ -74,17 +99,30 @@ def _sync_open_tasks(ctx: CommandContext, loaded: LoadedDefinition,
         row = rows.get(task_id)
         if row is None:
             role = loaded.manifest.role_for_lane(task.lane)
-            session.add(OpenTask(
-                id=task_id, case_id=case.id, spec_name=task.spec_name, title=task.title,
-                role=role.code if role else "", unit=case.unit, form_name=task.form,
-                ready_since=ctx.now, due_at=task.due_at,
-            ))
+            session.add(
+                OpenTask(
+                    id=task_id,
+                    case_id=case.id,
+                    spec_name=task.spec_name,
+                    title=task.title,
+                    role=role.code if role else "",
+                    unit=case.unit,
+                    form_name=task.form,
+                    ready_since=ctx.now,
+                    due_at=task.due_at,
+                )
+            )
         else:
             row.due_at = task.due_at
 
 
-def _update_header(ctx: CommandContext, loaded: LoadedDefinition, runner: CaseRunner,
-                   ready: list[ReadyTask], fired: set[str]) -> None:
+def _update_header(
+    ctx: CommandContext,
+    loaded: LoadedDefinition,
+    runner: CaseRunner,
+    ready: list[ReadyTask],
+    fired: set[str],
+) -> None:
     case = ctx.case
     case.current_step = "、".join(t.title for t in ready)[:400]
     timers = runner.waiting_timers()
@@ -95,8 +133,10 @@ def _update_header(ctx: CommandContext, loaded: LoadedDefinition, runner: CaseRu
     for timer_id, deadline in loaded.manifest.deadlines.items():
         previous = deadlines.get(deadline.key)
         if timer_id in waiting:
-            deadlines[deadline.key] = {"due": waiting[timer_id].due_at.isoformat(),
-                                       "state": "waiting"}
+            deadlines[deadline.key] = {
+                "due": waiting[timer_id].due_at.isoformat(),
+                "state": "waiting",
+            }
         elif timer_id in fired and previous:
             deadlines[deadline.key] = {**previous, "state": "missed"}
         elif previous and previous.get("state") == "waiting":

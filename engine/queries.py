@@ -30,6 +30,15 @@ from .users import Staff
 
 # Roles whose staff see only the tasks of their own unit.
 UNIT_SCOPED_ROLES = ("handler", "manager")
+# Roles that talk to the complainant and so see their unmasked contact details.
+CONTACT_ROLES = ("customer_service", "work_order_centre")
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    phone: str
+    email: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,8 @@ def inbox(session: Session, user: Staff) -> list[TaskView]:
 
 def task(session: Session, task_id: str) -> TaskView:
     row = session.execute(
-        select(OpenTask, Case).join(Case, Case.id == OpenTask.case_id)
+        select(OpenTask, Case)
+        .join(Case, Case.id == OpenTask.case_id)
         .where(OpenTask.id == task_id)
     ).first()
     if row is None:
@@ -137,8 +147,10 @@ def task(session: Session, task_id: str) -> TaskView:
 
 def case_tasks(session: Session, case_id: int) -> list[TaskView]:
     rows = session.execute(
-        select(OpenTask, Case).join(Case, Case.id == OpenTask.case_id)
-        .where(OpenTask.case_id == case_id).order_by(OpenTask.ready_since)
+        select(OpenTask, Case)
+        .join(Case, Case.id == OpenTask.case_id)
+        .where(OpenTask.case_id == case_id)
+        .order_by(OpenTask.ready_since)
     ).all()
     return [_task_view(t, c) for t, c in rows]
 
@@ -153,21 +165,47 @@ def case(session: Session, case_id: int) -> CaseView:
         raise NotFoundError("case", case_id)
     c, version = row
     return CaseView(
-        id=c.id, work_order_no=c.work_order_no, status=c.status,
-        close_reason=c.close_reason, current_step=c.current_step,
-        next_due_at=c.next_due_at, deadlines=dict(c.deadlines or {}), unit=c.unit,
-        channel=c.channel, waybill_no=c.waybill_no, category=c.category,
-        severity=c.severity, complainant_masked=mask_name(c.complainant_name),
+        id=c.id,
+        work_order_no=c.work_order_no,
+        status=c.status,
+        close_reason=c.close_reason,
+        current_step=c.current_step,
+        next_due_at=c.next_due_at,
+        deadlines=dict(c.deadlines or {}),
+        unit=c.unit,
+        channel=c.channel,
+        waybill_no=c.waybill_no,
+        category=c.category,
+        severity=c.severity,
+        complainant_masked=mask_name(c.complainant_name),
         phone_masked=mask_phone(c.complainant_phone),
-        email_masked=mask_email(c.complainant_email), description=c.description,
-        received_at=c.received_at, closed_at=c.closed_at,
-        error_message=c.error_message, definition_version=version,
+        email_masked=mask_email(c.complainant_email),
+        description=c.description,
+        received_at=c.received_at,
+        closed_at=c.closed_at,
+        error_message=c.error_message,
+        definition_version=version,
     )
 
 
-def cases(session: Session, *, status: str | None = None, limit: int = 200,
-          offset: int = 0) -> list[CaseView]:
-    query = select(Case.id).order_by(Case.received_at.desc()).limit(limit).offset(offset)
+def case_contact(session: Session, case_id: int, user: Staff) -> Contact | None:
+    """The complainant's full contact details, for the roles that call them back."""
+    if not any(user.has_role(role) for role in CONTACT_ROLES):
+        return None
+    found = session.get(Case, case_id)
+    if found is None:
+        raise NotFoundError("case", case_id)
+    return Contact(
+        found.complainant_name, found.complainant_phone, found.complainant_email
+    )
+
+
+def cases(
+    session: Session, *, status: str | None = None, limit: int = 200, offset: int = 0
+) -> list[CaseView]:
+    query = (
+        select(Case.id).order_by(Case.received_at.desc()).limit(limit).offset(offset)
+    )
     if status:
         query = query.where(Case.status == status)
     return [case(session, case_id) for case_id in session.scalars(query).all()]
@@ -188,8 +226,10 @@ def audit_trail(session: Session, case_id: int) -> tuple[list[AuditView], ChainC
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)
     ).all()
-    views = [AuditView(e.seq, e.at, e.actor, e.kind, e.step, e.title, dict(e.detail),
-                       e.hash) for e in events]
+    views = [
+        AuditView(e.seq, e.at, e.actor, e.kind, e.step, e.title, dict(e.detail), e.hash)
+        for e in events
+    ]
     return views, verify_chain(session, case_id, head)
 
 
@@ -202,37 +242,56 @@ def wall(session: Session, *, limit: int = 200) -> list[WallView]:
     ).all()
     return [
         WallView(
-            case_id=w.case_id, work_order_no=w.work_order_no, category=w.category,
-            unit=w.unit, complainant_masked=w.complainant_masked,
-            phone_masked=w.phone_masked, received_at=w.received_at,
-            posted_at=w.posted_at, status=w.status, handler=w.handler,
-            signature=w.signature, rating=w.rating, result_summary=w.result_summary,
+            case_id=w.case_id,
+            work_order_no=w.work_order_no,
+            category=w.category,
+            unit=w.unit,
+            complainant_masked=w.complainant_masked,
+            phone_masked=w.phone_masked,
+            received_at=w.received_at,
+            posted_at=w.posted_at,
+            status=w.status,
+            handler=w.handler,
+            signature=w.signature,
+            rating=w.rating,
+            result_summary=w.result_summary,
             deadlines=dict(deadlines or {}),
         )
         for w, deadlines in rows
     ]
 
 
-def notifications(session: Session, user: Staff, *, limit: int = 50) -> list[Notification]:
+def notifications(
+    session: Session, user: Staff, *, limit: int = 50
+) -> list[Notification]:
     conditions = []
     for role in user.roles:
         if role in UNIT_SCOPED_ROLES and user.unit:
-            conditions.append((Notification.role == role) & (Notification.unit == user.unit))
+            conditions.append(
+                (Notification.role == role) & (Notification.unit == user.unit)
+            )
         else:
             conditions.append(Notification.role == role)
     if not conditions:
         return []
-    return list(session.scalars(
-        select(Notification).where(or_(*conditions))
-        .order_by(Notification.created_at.desc()).limit(limit)
-    ).all())
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(or_(*conditions))
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def outbox(session: Session, case_id: int) -> list[OutboxMessage]:
-    return list(session.scalars(
-        select(OutboxMessage).where(OutboxMessage.case_id == case_id)
-        .order_by(OutboxMessage.id)
-    ).all())
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.case_id == case_id)
+            .order_by(OutboxMessage.id)
+        ).all()
+    )
 
 
 def breaches(session: Session, case_id: int | None = None) -> list[Breach]:
@@ -244,15 +303,17 @@ def breaches(session: Session, case_id: int | None = None) -> list[Breach]:
 
 def status(session: Session) -> dict[str, Any]:
     """Counts for ``complaints status --json`` and the health page."""
-    by_status = dict(session.execute(
-        select(Case.status, func.count()).group_by(Case.status)).all())
+    by_status = dict(
+        session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
+    )
     for name in ("open", "closed", "error"):
         by_status.setdefault(name, 0)
 
     tasks: Counter[str] = Counter()
     for spec_name, role, count in session.execute(
-        select(OpenTask.spec_name, OpenTask.role, func.count())
-        .group_by(OpenTask.spec_name, OpenTask.role)
+        select(OpenTask.spec_name, OpenTask.role, func.count()).group_by(
+            OpenTask.spec_name, OpenTask.role
+        )
     ):
         tasks[f"{spec_name}@{role}"] += count
     by_task = [
@@ -269,8 +330,17 @@ def status(session: Session) -> dict[str, Any]:
 
 def _task_view(task: OpenTask, case: Case) -> TaskView:
     return TaskView(
-        id=task.id, case_id=task.case_id, work_order_no=case.work_order_no,
-        spec_name=task.spec_name, title=task.title, role=task.role, unit=task.unit,
-        form_name=task.form_name, assignee=task.assignee, ready_since=task.ready_since,
-        due_at=task.due_at, category=case.category, severity=case.severity,
+        id=task.id,
+        case_id=task.case_id,
+        work_order_no=case.work_order_no,
+        spec_name=task.spec_name,
+        title=task.title,
+        role=task.role,
+        unit=task.unit,
+        form_name=task.form_name,
+        assignee=task.assignee,
+        ready_since=task.ready_since,
+        due_at=task.due_at,
+        category=case.category,
+        severity=case.severity,
     )

@@ -62,7 +62,9 @@ def _conflicts_as_errors(case_id: int | None) -> Iterator[None]:
 class Engine:
     """Runs complaint cases against a database, with one clock for all of time."""
 
-    def __init__(self, db: Database, clock: Clock, *, process_id: str = "complaint_lifecycle"):
+    def __init__(
+        self, db: Database, clock: Clock, *, process_id: str = "complaint_lifecycle"
+    ):
         self.db = db
         self.clock = clock
         self.process_id = process_id
@@ -70,7 +72,9 @@ class Engine:
 
     # --- definitions -------------------------------------------------------
 
-    def deploy(self, files: Mapping[str, bytes], *, by: str, note: str = "") -> tuple[int, bool]:
+    def deploy(
+        self, files: Mapping[str, bytes], *, by: str, note: str = ""
+    ) -> tuple[int, bool]:
         """Deploy process files; return (version, whether it is new)."""
         with self.db.transaction() as session:
             definition, created = definitions.deploy(
@@ -78,7 +82,9 @@ class Engine:
             )
             return definition.version, created
 
-    def deploy_folder(self, folder: Path = PROCESSES_DIR, *, by: str = SYSTEM_ACTOR) -> tuple[int, bool]:
+    def deploy_folder(
+        self, folder: Path = PROCESSES_DIR, *, by: str = SYSTEM_ACTOR
+    ) -> tuple[int, bool]:
         return self.deploy(definitions.read_folder(folder), by=by)
 
     def loaded(self, session: Session, definition_id: int) -> LoadedDefinition:
@@ -102,28 +108,42 @@ class Engine:
             definition = definitions.latest(session, self.process_id)
             loaded = self.definitions.get(definition)
             case = Case(
-                definition_id=definition.id, status="open", unit=intake.unit,
-                channel=intake.channel, waybill_no=intake.waybill_no,
-                category=intake.category, severity=intake.severity,
+                definition_id=definition.id,
+                status="open",
+                unit=intake.unit,
+                channel=intake.channel,
+                waybill_no=intake.waybill_no,
+                category=intake.category,
+                severity=intake.severity,
                 complainant_name=intake.complainant_name,
                 complainant_phone=intake.complainant_phone,
                 complainant_email=intake.complainant_email,
-                description=intake.description, received_at=intake.received_at,
-                created_at=now, updated_at=now, deadlines={},
+                description=intake.description,
+                received_at=intake.received_at,
+                created_at=now,
+                updated_at=now,
+                deadlines={},
             )
             session.add(case)
             session.flush()
 
             ctx = self._context(session, case, started_at, actor)
             audit = AuditLog(session, case.id)
-            audit.append(at=started_at, actor=ctx.actor, kind="received",
-                         title="收到投诉 Received", detail={
-                             "channel": intake.channel, "waybill_no": intake.waybill_no,
-                             "complainant": mask_name(intake.complainant_name),
-                             "phone": mask_phone(intake.complainant_phone),
-                             "category": intake.category, "severity": intake.severity,
-                             "recorded_by": ctx.actor_name,
-                         })
+            audit.append(
+                at=started_at,
+                actor=ctx.actor,
+                kind="received",
+                title="收到投诉 Received",
+                detail={
+                    "channel": intake.channel,
+                    "waybill_no": intake.waybill_no,
+                    "complainant": mask_name(intake.complainant_name),
+                    "phone": mask_phone(intake.complainant_phone),
+                    "category": intake.category,
+                    "severity": intake.severity,
+                    "recorded_by": ctx.actor_name,
+                },
+            )
             runner = CaseRunner.start(loaded.parsed, intake.case_data())
             self._run(ctx, runner, lambda: runner.run())
             self._save(ctx, audit, loaded, runner)
@@ -132,46 +152,83 @@ class Engine:
         return case_id
 
     def claim(self, task_id: str, user: Staff) -> None:
-        def claim_row(ctx: CommandContext, audit: AuditLog, row: OpenTask,
-                      loaded: LoadedDefinition) -> None:
+        def claim_row(
+            ctx: CommandContext,
+            audit: AuditLog,
+            row: OpenTask,
+            loaded: LoadedDefinition,
+        ) -> None:
             if row.assignee == user.username:
                 return
             if row.assignee is not None:
                 raise TaskStateError(
-                    f"The task is already claimed by {row.assignee}.", task_id=task_id)
+                    f"该任务已被 {row.assignee} 认领。 The task is already claimed by "
+                    f"{row.assignee}.",
+                    task_id=task_id,
+                )
             row.assignee = user.username
             row.claimed_at = ctx.now
             ctx.case.updated_at = ctx.now
-            audit.append(at=ctx.now, actor=user.username, kind="claimed",
-                         step=row.spec_name, title=f"认领 Claimed: {row.title}")
+            audit.append(
+                at=ctx.now,
+                actor=user.username,
+                kind="claimed",
+                step=row.spec_name,
+                title=f"认领 Claimed: {row.title}",
+            )
             ctx.case.audit_head = audit.head
 
         self._task_command(task_id, user, claim_row)
 
     def release(self, task_id: str, user: Staff) -> None:
-        def release_row(ctx: CommandContext, audit: AuditLog, row: OpenTask,
-                        loaded: LoadedDefinition) -> None:
+        def release_row(
+            ctx: CommandContext,
+            audit: AuditLog,
+            row: OpenTask,
+            loaded: LoadedDefinition,
+        ) -> None:
             if row.assignee != user.username:
-                raise TaskStateError("Only the user who claimed a task can release it.",
-                                     task_id=task_id)
+                raise TaskStateError(
+                    "只有认领人可以放弃认领。 Only the user who claimed "
+                    "a task can release it.",
+                    task_id=task_id,
+                )
             row.assignee = None
             row.claimed_at = None
             ctx.case.updated_at = ctx.now
-            audit.append(at=ctx.now, actor=user.username, kind="released",
-                         step=row.spec_name, title=f"放弃认领 Released: {row.title}")
+            audit.append(
+                at=ctx.now,
+                actor=user.username,
+                kind="released",
+                step=row.spec_name,
+                title=f"放弃认领 Released: {row.title}",
+            )
             ctx.case.audit_head = audit.head
 
         self._task_command(task_id, user, release_row)
 
-    def complete(self, task_id: str, user: Staff, submitted: Mapping[str, Any],
-                 *, lang: str = "zh") -> None:
+    def complete(
+        self,
+        task_id: str,
+        user: Staff,
+        submitted: Mapping[str, Any],
+        *,
+        lang: str = "zh",
+    ) -> None:
         """Validate the form, complete the task and run the case onward."""
-        def complete_row(ctx: CommandContext, audit: AuditLog, row: OpenTask,
-                         loaded: LoadedDefinition) -> None:
+
+        def complete_row(
+            ctx: CommandContext,
+            audit: AuditLog,
+            row: OpenTask,
+            loaded: LoadedDefinition,
+        ) -> None:
             if row.assignee not in (None, user.username):
                 raise TaskStateError(
-                    f"The task is claimed by {row.assignee}; only they can complete it.",
-                    task_id=task_id)
+                    f"该任务已被 {row.assignee} 认领，只有认领人可以办理。 The task is "
+                    f"claimed by {row.assignee}; only they can complete it.",
+                    task_id=task_id,
+                )
             values = self._validated(loaded, row, submitted, lang)
             runner = CaseRunner.load(ctx.case.state)
             values[f"{row.spec_name}_user"] = user.username
@@ -182,8 +239,11 @@ class Engine:
                 try:
                     runner.complete(task_id, values)
                 except LookupError:
-                    raise TaskStateError("The task is no longer open.",
-                                         task_id=task_id) from None
+                    raise TaskStateError(
+                        "该任务已不在待办中（可能已超时转交）。 The task is no longer "
+                        "open; its deadline may have moved it on.",
+                        task_id=task_id,
+                    ) from None
 
             self._run(ctx, runner, run, form_values={row.spec_name: values})
             self._save(ctx, audit, loaded, runner)
@@ -212,16 +272,24 @@ class Engine:
                 if self._fire_case(case_id):
                     fired += 1
             except ConflictError:
-                logger.info("Timer sweep skipped a busy case", extra={"case_id": case_id})
+                logger.info(
+                    "Timer sweep skipped a busy case", extra={"case_id": case_id}
+                )
             except CaseRunError as exc:
-                logger.warning("Timer sweep stopped a failing case",
-                               extra={"case_id": case_id, "element": exc.element})
+                logger.warning(
+                    "Timer sweep stopped a failing case",
+                    extra={"case_id": case_id, "element": exc.element},
+                )
                 self.mark_failed(case_id, exc)
         return fired
 
     def _fire_case(self, case_id: int) -> bool:
         now = self.clock.now()
-        with _conflicts_as_errors(case_id), self.db.transaction() as session, pinned(now):
+        with (
+            _conflicts_as_errors(case_id),
+            self.db.transaction() as session,
+            pinned(now),
+        ):
             query = select(Case).where(Case.id == case_id)
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -256,8 +324,10 @@ class Engine:
             assert case is not None
             if case.status == "error":
                 raise TaskStateError(
-                    "The case is stopped by an engine error; an administrator must "
-                    "look at it first.", task_id=task_id)
+                    "该投诉因流程错误已暂停，需管理员处理。 The case is stopped by "
+                    "an engine error; an administrator must look at it first.",
+                    task_id=task_id,
+                )
             self._authorize(row, user, case)
             loaded = self.loaded(session, case.definition_id)
             ctx = self._context(session, case, now, user)
@@ -267,33 +337,52 @@ class Engine:
     def _authorize(self, row: OpenTask, user: Staff, case: Case) -> None:
         if not user.has_role(row.role):
             raise PermissionDeniedError(
-                f"The task {row.title!r} belongs to the role {row.role}; "
-                f"{user.username} does not have it.", user=user.username, task_id=row.id)
+                f"您没有办理“{row.title}”所需的角色。 The task {row.title!r} belongs to "
+                f"the role {row.role}; {user.username} does not have it.",
+                user=user.username,
+                task_id=row.id,
+            )
         unit_scoped = row.unit and user.unit is not None
         if unit_scoped and user.unit != row.unit and row.role in ("handler", "manager"):
             raise PermissionDeniedError(
-                f"The task belongs to {row.unit}; {user.username} works for {user.unit}.",
-                user=user.username, task_id=row.id)
+                f"该任务属于{row.unit}，您属于{user.unit}。 The task belongs to "
+                f"{row.unit}; {user.username} works for {user.unit}.",
+                user=user.username,
+                task_id=row.id,
+            )
 
-    def _validated(self, loaded: LoadedDefinition, row: OpenTask,
-                   submitted: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    def _validated(
+        self,
+        loaded: LoadedDefinition,
+        row: OpenTask,
+        submitted: Mapping[str, Any],
+        lang: str,
+    ) -> dict[str, Any]:
         form = loaded.forms.get(row.form_name or "")
         if form is None:
             return {}
         try:
             return dict(form.validate(submitted, lang=lang))
         except forms.FormValidationError as exc:
-            message = "请更正标出的字段。" if lang == "zh" else "Correct the marked fields."
+            message = (
+                "请更正标出的字段。" if lang == "zh" else "Correct the marked fields."
+            )
             raise InputError(message, dict(exc.errors)) from None
 
-    def _context(self, session: Session, case: Case, now: datetime,
-                 actor: Staff | None) -> CommandContext:
+    def _context(
+        self, session: Session, case: Case, now: datetime, actor: Staff | None
+    ) -> CommandContext:
         if actor is None:
             return CommandContext(session, case, now, SYSTEM_ACTOR, "系统 System")
         return CommandContext(session, case, now, actor.username, actor.display_name)
 
-    def _run(self, ctx: CommandContext, runner: CaseRunner, step: Callable[[], None],
-             form_values: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def _run(
+        self,
+        ctx: CommandContext,
+        runner: CaseRunner,
+        step: Callable[[], None],
+        form_values: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         ctx.form_values = dict(form_values or {})
         try:
             with service_handler(ctx.handle):
@@ -305,8 +394,13 @@ class Engine:
             logger.exception("Case failed to run", extra={"case_id": ctx.case.id})
             raise CaseRunError(ctx.case.id, message, element=element) from exc
 
-    def _save(self, ctx: CommandContext, audit: AuditLog, loaded: LoadedDefinition,
-              runner: CaseRunner) -> None:
+    def _save(
+        self,
+        ctx: CommandContext,
+        audit: AuditLog,
+        loaded: LoadedDefinition,
+        runner: CaseRunner,
+    ) -> None:
         refresh_case(ctx, audit, loaded, runner)
         ctx.case.state = runner.dump()
         ctx.case.updated_at = ctx.now
@@ -325,11 +419,15 @@ class Engine:
             case.status = "error"
             case.error_message = str(error)
             audit = AuditLog(session, case_id)
-            audit.append(at=now, actor=SYSTEM_ACTOR, kind="error",
-                         step=error.element, title="引擎错误 Engine error",
-                         detail={"message": str(error)})
+            audit.append(
+                at=now,
+                actor=SYSTEM_ACTOR,
+                kind="error",
+                step=error.element,
+                title="引擎错误 Engine error",
+                detail={"message": str(error)},
+            )
             case.audit_head = audit.head
-
 
     # --- forms -----------------------------------------------------------------
 

@@ -26,37 +26,37 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn import BpmnWorkflow  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.parser.ValidationException import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.ValidationException import (
     ValidationException,
 )
-from SpiffWorkflow.bpmn.script_engine import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.script_engine import (
     PythonScriptEngine,
 )
-from SpiffWorkflow.bpmn.script_engine.python_environment import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
 )
-from SpiffWorkflow.bpmn.serializer import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.serializer import (
     BpmnWorkflowSerializer,
 )
-from SpiffWorkflow.bpmn.specs.event_definitions import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.specs.event_definitions import (
     timer as spiff_timer,
 )
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
-from SpiffWorkflow.exceptions import (  # type: ignore[import-untyped]
+from SpiffWorkflow.exceptions import (
     SpiffWorkflowException,
     WorkflowException,
 )
-from SpiffWorkflow.spiff.parser.process import (  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.parser.process import (
     SpiffBpmnParser,
 )
-from SpiffWorkflow.spiff.serializer.config import (  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.serializer.config import (
     SPIFF_CONFIG,
 )
-from SpiffWorkflow.task import Task as SpiffTask  # type: ignore[import-untyped]
-from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
 
 from . import expressions
 from .clock import ensure_utc, pinned_now
@@ -141,14 +141,22 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
     must not be the default one, which uses ``eval``.
     """
 
-    def evaluate(self, expression: str, context: Mapping[str, Any],
-                 external_context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(
+        self,
+        expression: str,
+        context: Mapping[str, Any],
+        external_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         names = dict(context)
         names.update(external_context or {})
         return expressions.evaluate(expression, names)
 
-    def execute(self, script: str, context: dict[str, Any],
-                external_context: Mapping[str, Any] | None = None) -> bool:
+    def execute(
+        self,
+        script: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
+    ) -> bool:
         expressions.execute(script, context)
         return True
 
@@ -172,7 +180,9 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         except expressions.ExpressionError as exc:
             raise ExpressionFailure(task, expression, exc.reason) from None
 
-    def execute(self, task: SpiffTask, script: str, external_context: Any = None) -> bool:
+    def execute(
+        self, task: SpiffTask, script: str, external_context: Any = None
+    ) -> bool:
         try:
             expressions.execute(script, task.data)
         except expressions.ExpressionError as exc:
@@ -250,8 +260,11 @@ def parse_definition(process_id: str, files: Mapping[str, bytes]) -> ParsedDefin
             root = etree.fromstring(content, _xml_parser())
         except etree.XMLSyntaxError as exc:
             problems.append(
-                Problem(f"The file is not well-formed XML: {exc.msg}.", file=name,
-                        line=exc.lineno)
+                Problem(
+                    f"The file is not well-formed XML: {exc.msg}.",
+                    file=name,
+                    line=exc.lineno,
+                )
             )
             continue
 
@@ -264,7 +277,9 @@ def parse_definition(process_id: str, files: Mapping[str, bytes]) -> ParsedDefin
         except ValidationException as exc:
             problems.append(_problem_from_validation(exc, name))
         except Exception as exc:  # the parser raises many kinds; all mean "rejected"
-            problems.append(Problem(f"The file cannot be read: {_plain(exc)}", file=name))
+            problems.append(
+                Problem(f"The file cannot be read: {_plain(exc)}", file=name)
+            )
 
     if problems:
         raise DefinitionParseError(problems)
@@ -353,8 +368,16 @@ def _normalise_lanes(root: Any) -> None:
                 ref.text = node_id
 
 
-_LANED_TAGS = ("task", "userTask", "serviceTask", "businessRuleTask", "scriptTask",
-               "manualTask", "sendTask", "receiveTask")
+_LANED_TAGS = (
+    "task",
+    "userTask",
+    "serviceTask",
+    "businessRuleTask",
+    "scriptTask",
+    "manualTask",
+    "sendTask",
+    "receiveTask",
+)
 
 
 def _lane_at(lane_boxes: list[tuple[Any, Any]], shape: tuple[float, ...]) -> Any:
@@ -383,7 +406,9 @@ def _index_spec(parsed: ParsedDefinition, task_spec: Any) -> None:
     if getattr(task_spec, "manual", False):
         properties = (task_spec.extensions or {}).get("properties", {})
         parsed.user_tasks[bpmn_id] = UserTaskSpec(
-            bpmn_id, task_spec.bpmn_name or bpmn_id, task_spec.lane,
+            bpmn_id,
+            task_spec.bpmn_name or bpmn_id,
+            task_spec.lane,
             properties.get(FORM_PROPERTY),
         )
     elif kind == "ServiceTask":
@@ -392,7 +417,9 @@ def _index_spec(parsed: ParsedDefinition, task_spec: Any) -> None:
     event_definition = getattr(task_spec, "event_definition", None)
     if isinstance(event_definition, TimerEventDefinition):
         parsed.timers[bpmn_id] = TimerSpec(
-            bpmn_id, task_spec.bpmn_name or bpmn_id, event_definition.expression,
+            bpmn_id,
+            task_spec.bpmn_name or bpmn_id,
+            event_definition.expression,
             bool(getattr(task_spec, "cancel_activity", True)),
         )
 
@@ -426,6 +453,7 @@ class Step:
     title: str
     kind: str
     lane: str | None
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 class CaseRunner:
@@ -438,8 +466,9 @@ class CaseRunner:
 
     @classmethod
     def start(cls, parsed: ParsedDefinition, data: Mapping[str, Any]) -> CaseRunner:
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs,
-                                script_engine=SCRIPT_ENGINE)
+        workflow = BpmnWorkflow(
+            parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE
+        )
         runner = cls(workflow)
         start = workflow.get_tasks(state=TaskState.READY)
         for task in start:
@@ -494,11 +523,16 @@ class CaseRunner:
             if not spec.manual:
                 continue
             properties = (spec.extensions or {}).get("properties", {})
-            result.append(ReadyTask(
-                id=str(task.id), spec_name=spec.bpmn_id, title=spec.bpmn_name or spec.bpmn_id,
-                lane=spec.lane, form=properties.get(FORM_PROPERTY),
-                due_at=self._due_for(task, timers),
-            ))
+            result.append(
+                ReadyTask(
+                    id=str(task.id),
+                    spec_name=spec.bpmn_id,
+                    title=spec.bpmn_name or spec.bpmn_id,
+                    lane=spec.lane,
+                    form=properties.get(FORM_PROPERTY),
+                    due_at=self._due_for(task, timers),
+                )
+            )
         return result
 
     def waiting_timers(self) -> list[WaitingTimer]:
@@ -507,14 +541,16 @@ class CaseRunner:
             due = _timer_due(task)
             if due is not None:
                 spec = task.task_spec
-                result.append(WaitingTimer(spec.bpmn_id or spec.name,
-                                           spec.bpmn_name or "", due))
+                result.append(
+                    WaitingTimer(spec.bpmn_id or spec.name, spec.bpmn_name or "", due)
+                )
         return sorted(result, key=lambda t: t.due_at)
 
     def new_steps(self) -> list[Step]:
         """Elements completed since this runner was loaded, oldest first."""
         fresh = [
-            t for t in self._all_tasks(state=TaskState.COMPLETED)
+            t
+            for t in self._all_tasks(state=TaskState.COMPLETED)
             if t.id not in self._completed_before
         ]
         fresh.sort(key=lambda t: t.last_state_change)
@@ -524,8 +560,16 @@ class CaseRunner:
             kind = _AUDITED_KINDS.get(spec.__class__.__name__)
             if kind is None or not getattr(spec, "bpmn_id", None):
                 continue
-            steps.append(Step(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
-                              kind, getattr(spec, "lane", None)))
+            steps.append(
+                Step(
+                    str(task.id),
+                    spec.bpmn_id,
+                    spec.bpmn_name or spec.bpmn_id,
+                    kind,
+                    getattr(spec, "lane", None),
+                    _decision_outputs(task),
+                )
+            )
         return steps
 
     # internals
@@ -546,14 +590,19 @@ class CaseRunner:
         tasks = self._all_tasks()
         if not tasks:
             return {}
-        newest = max(tasks, key=lambda t: (t.has_state(TaskState.COMPLETED |
-                                                       TaskState.READY),
-                                           t.last_state_change))
+        newest = max(
+            tasks,
+            key=lambda t: (
+                t.has_state(TaskState.COMPLETED | TaskState.READY),
+                t.last_state_change,
+            ),
+        )
         return dict(newest.data)
 
     def _ready_task(self, task_id: str) -> SpiffTask:
         try:
             from uuid import UUID
+
             task = self._wf.get_task_from_id(UUID(task_id))
         except (ValueError, WorkflowException, KeyError):
             task = None
@@ -574,7 +623,9 @@ class CaseRunner:
                     hosts.setdefault(sibling.id, []).append(due)
         return hosts
 
-    def _due_for(self, task: SpiffTask, hosts: Mapping[Any, list[datetime]]) -> datetime | None:
+    def _due_for(
+        self, task: SpiffTask, hosts: Mapping[Any, list[datetime]]
+    ) -> datetime | None:
         # A timer on the task itself, or on any subprocess that encloses it.
         dues: list[datetime] = []
         current: SpiffTask | None = task
@@ -584,6 +635,15 @@ class CaseRunner:
             parent_id = getattr(workflow, "parent_task_id", None)
             current = self._wf.get_task_from_id(parent_id) if parent_id else None
         return min(dues) if dues else None
+
+
+def _decision_outputs(task: SpiffTask) -> dict[str, Any]:
+    """What a business rule task decided, by output name (empty otherwise)."""
+    engine = getattr(task.task_spec, "dmnEngine", None)
+    if engine is None:
+        return {}
+    names = [o.name or o.label for o in engine.decision_table.outputs]
+    return {name: task.data.get(name) for name in names if name in task.data}
 
 
 def _timer_due(task: SpiffTask) -> datetime | None:

@@ -17,8 +17,13 @@ logger = logging.getLogger(__name__)
 class Sweeper:
     """Every ``interval`` seconds: fire due timers, then deliver messages."""
 
-    def __init__(self, engine: Engine, *, interval: float = 5.0,
-                 gateways: Mapping[str, Gateway] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        interval: float = 5.0,
+        gateways: Mapping[str, Gateway] | None = None,
+    ) -> None:
         self.engine = engine
         self.interval = interval
         self.gateways = gateways if gateways is not None else gateways_from_env()
@@ -28,8 +33,9 @@ class Sweeper:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._loop, name="timer-sweeper",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="timer-sweeper", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -74,7 +74,9 @@ class System:
         """Move the demo clock forward; refused unless demo mode is on."""
         if not self.settings.demo or self.demo_offset is None:
             raise DemoModeError(
-                "The clock can only be moved in demo mode (COMPLAINTS_DEMO=1).")
+                "只有演示模式下才能调整时钟。 The clock can only be moved in demo mode "
+                "(COMPLAINTS_DEMO=1)."
+            )
         if delta < timedelta(0):
             raise InputError("The demo clock only moves forward.")
         with self.db.transaction() as session:
@@ -91,11 +93,15 @@ class System:
 
 def read_clock_offset(db: Database) -> timedelta:
     with db.reading() as session:
-        value = session.scalar(select(Setting.value).where(Setting.key == CLOCK_OFFSET_KEY))
+        value = session.scalar(
+            select(Setting.value).where(Setting.key == CLOCK_OFFSET_KEY)
+        )
     return timedelta(seconds=float(value)) if value else timedelta(0)
 
 
-def open_system(settings: Settings | None = None, *, clock: Clock | None = None) -> System:
+def open_system(
+    settings: Settings | None = None, *, clock: Clock | None = None
+) -> System:
     settings = settings or Settings.from_env()
     _ensure_sqlite_folder(settings.database_url)
     db = Database(settings.database_url)
@@ -119,7 +125,7 @@ def open_system(settings: Settings | None = None, *, clock: Clock | None = None)
 def _ensure_sqlite_folder(url: str) -> None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
-        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 @dataclass
@@ -128,7 +134,9 @@ class ImportReport:
     rejected: list[str] = field(default_factory=list)
 
 
-def import_complaints(system: System, text: str, *, shift: bool = False) -> ImportReport:
+def import_complaints(
+    system: System, text: str, *, shift: bool = False
+) -> ImportReport:
     """Start a case for each line of a JSONL file; report lines that failed.
 
     With ``shift`` the times move so the newest complaint arrives now (the demo
@@ -162,4 +170,6 @@ def import_complaints(system: System, text: str, *, shift: bool = False) -> Impo
 
 def demo_complaints() -> str:
     """The bundled sample complaints (40 fictitious records)."""
-    return resources.files("engine").joinpath("demo/complaints.jsonl").read_text("utf-8")
+    return (
+        resources.files("engine").joinpath("demo/complaints.jsonl").read_text("utf-8")
+    )

@@ -46,7 +46,9 @@ class Staff:
 
 def hash_password(password: str) -> str:
     salt = secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), _ITERATIONS)
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), salt.encode(), _ITERATIONS
+    )
     return f"pbkdf2_sha256${_ITERATIONS}${salt}${digest.hex()}"
 
 
@@ -77,6 +79,16 @@ def find_staff(session: Session, username: str) -> Staff | None:
     return to_staff(user) if user else None
 
 
+def demo_staff(session: Session) -> list[Staff]:
+    """The demo accounts that exist, in the order of :data:`DEMO_USERS`."""
+    names = [username for username, *_ in DEMO_USERS]
+    users = {
+        u.username: u
+        for u in session.scalars(select(User).where(User.username.in_(names)))
+    }
+    return [to_staff(users[n]) for n in names if n in users]
+
+
 def ensure_demo_users(session: Session) -> int:
     """Create the demo users that do not exist yet; return how many were made."""
     existing = set(session.scalars(select(User.username)).all())
@@ -85,7 +97,14 @@ def ensure_demo_users(session: Session) -> int:
     for username, display_name, roles, unit in DEMO_USERS:
         if username in existing:
             continue
-        session.add(User(username=username, display_name=display_name, roles=roles,
-                         unit=unit, password_hash=password_hash))
+        session.add(
+            User(
+                username=username,
+                display_name=display_name,
+                roles=roles,
+                unit=unit,
+                password_hash=password_hash,
+            )
+        )
         made += 1
     return made

@@ -30,10 +30,14 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_default_queue="complaints",
     beat_schedule={
-        "fire-due-timers": {"task": "complaints.fire_due_timers",
-                            "schedule": SWEEP_SECONDS},
-        "deliver-outbox": {"task": "complaints.deliver_outbox",
-                           "schedule": SWEEP_SECONDS * 2},
+        "fire-due-timers": {
+            "task": "complaints.fire_due_timers",
+            "schedule": SWEEP_SECONDS,
+        },
+        "deliver-outbox": {
+            "task": "complaints.deliver_outbox",
+            "schedule": SWEEP_SECONDS * 2,
+        },
     },
 )
 

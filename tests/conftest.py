@@ -44,7 +44,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
 
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need COMPLAINTS_TEST_POSTGRES_URL (.ci/run sets it)")
+        pytest.skip(
+            "PostgreSQL tests need COMPLAINTS_TEST_POSTGRES_URL (.ci/run sets it)"
+        )
     schema = "t_" + uuid.uuid4().hex[:12]
     admin = create_engine(POSTGRES_URL)
     try:
@@ -53,12 +55,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     except Exception as exc:
         admin.dispose()
         if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required but unreachable: {exc}")
+            pytest.fail(
+                f"PostgreSQL at {POSTGRES_URL} is required but unreachable: {exc}"
+            )
         pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}")
     try:
         yield _postgres_schema_url(schema)
     finally:
         with admin.begin() as conn:
+            # A test that leaked a transaction must fail here, not hang the run.
+            conn.execute(text("SET lock_timeout = '20s'"))
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
 
@@ -131,8 +137,9 @@ class World:
         assert found, f"{spec_name} is not open; open: {self.task_names(case_id)}"
         return found[0]
 
-    def complete(self, case_id: int, spec_name: str, user: engine.Staff | str,
-                 **values: Any) -> None:
+    def complete(
+        self, case_id: int, spec_name: str, user: engine.Staff | str, **values: Any
+    ) -> None:
         staff = self.user(user) if isinstance(user, str) else user
         task = self.task(case_id, spec_name)
         self.engine.claim(task.id, staff)
@@ -157,23 +164,47 @@ class World:
     # Paths through the lifecycle, each a paragraph of staff actions.
 
     def verify(self, case_id: int) -> None:
-        self.complete(case_id, "verify", "gongdan", verification="verified",
-                      identity_checked="true", verify_note="身份已核实")
+        self.complete(
+            case_id,
+            "verify",
+            "gongdan",
+            verification="verified",
+            identity_checked="true",
+            verify_note="身份已核实",
+        )
 
     def sign_and_grade(self, case_id: int) -> None:
         handler = self.handler_for(case_id)
         self.complete(case_id, "sign", handler, sign_ack="true")
         self.complete(case_id, "grade", handler, nature="loss", severity="high")
 
-    def handle(self, case_id: int, *, resolved: bool = True,
-               spec_name: str = "handle", user: engine.Staff | None = None) -> None:
-        self.complete(case_id, spec_name, user or self.handler_for(case_id),
-                      result="快件已找回并重新派送", responsible_party="中转场",
-                      measure_taken="通报批评", resolved="true" if resolved else "false")
+    def handle(
+        self,
+        case_id: int,
+        *,
+        resolved: bool = True,
+        spec_name: str = "handle",
+        user: engine.Staff | None = None,
+    ) -> None:
+        self.complete(
+            case_id,
+            spec_name,
+            user or self.handler_for(case_id),
+            result="快件已找回并重新派送",
+            responsible_party="中转场",
+            measure_taken="通报批评",
+            resolved="true" if resolved else "false",
+        )
 
     def reply_confirm_rate(self, case_id: int) -> None:
-        self.complete(case_id, "reply", "kefu", reply_channel="sms",
-                      reply_text="您的快件已找回，今日送达。", suggestion_adopted="false")
+        self.complete(
+            case_id,
+            "reply",
+            "kefu",
+            reply_channel="sms",
+            reply_text="您的快件已找回，今日送达。",
+            suggestion_adopted="false",
+        )
         self.complete(case_id, "confirm", self.handler_for(case_id), confirm_ack="true")
         self.complete(case_id, "rate", self.handler_for(case_id, "manager"), rating="4")
 

@@ -55,7 +55,9 @@ def _defaults() -> dict[str, Any]:
             os.environ.get("DATABASE_URL") or engine.Settings().database_url
         ),
         "DEMO": _env_flag("COMPLAINTS_DEMO"),
-        "SWEEPER": True,
+        # COMPLAINTS_SWEEPER=0 when Celery workers fire the timers instead.
+        "SWEEPER": os.environ.get("COMPLAINTS_SWEEPER", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         "SWEEP_INTERVAL": 5.0,
         "CLOCK": None,
         "MAX_CONTENT_LENGTH": MAX_UPLOAD_BYTES,
@@ -79,15 +81,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Order matters: the language is chosen first, the user loaded (by the auth
     # blueprint) before the CSRF check, so even a refusal page shows both.
     i18n.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, intake.bp, wall.bp, audit.bp, api.bp,
-                      health.bp):
+    for blueprint in (
+        auth.bp,
+        inbox.bp,
+        intake.bp,
+        wall.bp,
+        audit.bp,
+        api.bp,
+        health.bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.init_app(app)
     presenters.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     app.jinja_env.globals.update(
-        user_has=user_has, INTAKE_ROLES=auth.INTAKE_ROLES,
+        user_has=user_has,
+        INTAKE_ROLES=auth.INTAKE_ROLES,
         AUDIT_ROLES=auth.AUDIT_ROLES,
     )
 
@@ -97,8 +107,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _open_system(app: Flask) -> None:
-    settings = engine.Settings(database_url=app.config["DATABASE_URL"],
-                               demo=bool(app.config["DEMO"]))
+    settings = engine.Settings(
+        database_url=app.config["DATABASE_URL"], demo=bool(app.config["DEMO"])
+    )
     system = engine.open_system(settings, clock=app.config["CLOCK"])
     app.extensions[EXTENSION_KEY] = system
     logger.info("Complaint system opened", extra={"demo": settings.demo})
@@ -106,7 +117,8 @@ def _open_system(app: Flask) -> None:
 
 def _start_sweeper(app: Flask) -> None:
     system: engine.System = app.extensions[EXTENSION_KEY]
-    sweeper = engine.Sweeper(system.engine,
-                             interval=float(app.config["SWEEP_INTERVAL"]))
+    sweeper = engine.Sweeper(
+        system.engine, interval=float(app.config["SWEEP_INTERVAL"])
+    )
     sweeper.start()
     app.extensions[SWEEPER_KEY] = sweeper

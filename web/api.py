@@ -49,8 +49,12 @@ def json_body() -> dict[str, Any]:
 
 
 def staff_json(staff: engine.Staff) -> dict[str, Any]:
-    return {"username": staff.username, "display_name": staff.display_name,
-            "roles": list(staff.roles), "unit": staff.unit}
+    return {
+        "username": staff.username,
+        "display_name": staff.display_name,
+        "roles": list(staff.roles),
+        "unit": staff.unit,
+    }
 
 
 def task_json(task: queries.TaskView) -> dict[str, Any]:
@@ -96,10 +100,12 @@ def inbox() -> ResponseReturnValue:
     user = current_user()
     with reading() as db_session:
         tasks = queries.inbox(db_session, user)
-    return jsonify({
-        "user": staff_json(user),
-        "tasks": [task_json(task) for task in tasks],
-    })
+    return jsonify(
+        {
+            "user": staff_json(user),
+            "tasks": [task_json(task) for task in tasks],
+        }
+    )
 
 
 @bp.get("/cases/<int:case_id>")
@@ -112,12 +118,14 @@ def case(case_id: int) -> ResponseReturnValue:
     data: dict[str, Any] = plain(view)
     states = all_deadlines(view.deadlines, now())
     data["deadline_states"] = [state.to_dict() for state in states]
-    return jsonify({
-        "case": data,
-        "tasks": [task_json(task) for task in tasks],
-        "audit": [plain(event) for event in events],
-        "chain": plain(chain),
-    })
+    return jsonify(
+        {
+            "case": data,
+            "tasks": [task_json(task) for task in tasks],
+            "audit": [plain(event) for event in events],
+            "chain": plain(chain),
+        }
+    )
 
 
 @bp.get("/wall")

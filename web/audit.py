@@ -24,8 +24,16 @@ STATUSES: Final = ("open", "closed", "error")
 MAX_SEARCH: Final = 40
 LIST_LIMIT: Final = 200
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
-OUTBOX_FIELDS: Final = ("channel", "recipient", "kind", "body", "status", "created_at",
-                        "sent_at", "attempts")
+OUTBOX_FIELDS: Final = (
+    "channel",
+    "recipient",
+    "kind",
+    "body",
+    "status",
+    "created_at",
+    "sent_at",
+    "attempts",
+)
 BREACH_FIELDS: Final = ("rule", "kind", "unit", "at")
 
 
@@ -51,8 +59,9 @@ def cases() -> ResponseReturnValue:
         status = ""
     with reading() as session:
         found = queries.cases(session, status=status or None, limit=LIST_LIMIT)
-    return render_template("audit/cases.html", cases=found, status=status,
-                           statuses=STATUSES, key=key)
+    return render_template(
+        "audit/cases.html", cases=found, status=status, statuses=STATUSES, key=key
+    )
 
 
 @bp.get("/cases/<int:case_id>")
@@ -62,12 +71,19 @@ def case_page(case_id: int) -> ResponseReturnValue:
         case = queries.case(session, case_id)
         tasks = queries.case_tasks(session, case_id)
         outbox = [row_dict(m, OUTBOX_FIELDS) for m in queries.outbox(session, case_id)]
-        breaches = [row_dict(b, BREACH_FIELDS)
-                    for b in queries.breaches(session, case_id)]
+        breaches = [
+            row_dict(b, BREACH_FIELDS) for b in queries.breaches(session, case_id)
+        ]
         events, chain = queries.audit_trail(session, case_id)
     moment = now()
     return render_template(
-        "audit/case.html", case=case, tasks=tasks, outbox=outbox, breaches=breaches,
-        events=events, chain=chain, deadlines=all_deadlines(case.deadlines, moment),
+        "audit/case.html",
+        case=case,
+        tasks=tasks,
+        outbox=outbox,
+        breaches=breaches,
+        events=events,
+        chain=chain,
+        deadlines=all_deadlines(case.deadlines, moment),
         now=moment,
     )

@@ -41,20 +41,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 USER_KEY: Final = "user"
 MAX_USERNAME: Final = 60
 MAX_PASSWORD: Final = 200
-DEMO_PASSWORD: Final = "demo"
+DEMO_PASSWORD: Final = engine.DEMO_PASSWORD
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
-
-# The engine creates these accounts in demo mode but does not list them
-# publicly; the names are looked up, so roles and units come from the database.
-DEMO_USERNAMES: Final = (
-    "kefu", "gongdan", "chuli_ba", "jingli_ba", "chuli_th", "jingli_th",
-    "chuli_pd", "jingli_pd", "jingying", "shenji", "fenxi",
-)
 
 # Who may use which area; the task inbox itself is open to every signed-in user.
 INTAKE_ROLES: Final = ("customer_service", "work_order_centre")
 AUDIT_ROLES: Final = (
-    "auditor", "operations", "manager", "work_order_centre", "customer_service",
+    "auditor",
+    "operations",
+    "manager",
+    "work_order_centre",
+    "customer_service",
 )
 
 
@@ -108,6 +105,7 @@ def login_required(view: F) -> F:
 
 def roles_required(*codes: str) -> Callable[[F], F]:
     """Only signed-in users with at least one of the roles ``codes``."""
+
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -145,14 +143,16 @@ def _demo_staff() -> list[engine.Staff]:
     if not system().settings.demo:
         return []
     with reading() as db_session:
-        found = [engine.find_staff(db_session, name) for name in DEMO_USERNAMES]
-    return [staff for staff in found if staff is not None]
+        return engine.demo_staff(db_session)
 
 
 def _login_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     page = render_template(
-        "auth/login.html", error=error, demo_users=_demo_staff(),
-        demo_password=DEMO_PASSWORD, next=safe_next(request.values.get("next")),
+        "auth/login.html",
+        error=error,
+        demo_users=_demo_staff(),
+        demo_password=DEMO_PASSWORD,
+        next=safe_next(request.values.get("next")),
         username=request.form.get("username", ""),
     )
     return page, status

@@ -17,7 +17,8 @@ from engine import queries
 _SHORT = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$", re.IGNORECASE)
 _ISO = re.compile(
     r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
     re.IGNORECASE,
 )
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -32,19 +33,26 @@ def parse_duration(text: str) -> timedelta:
     iso = _ISO.match(text)
     if iso and text.upper() not in ("P", "PT") and any(iso.groupdict().values()):
         parts = {k: float(v) for k, v in iso.groupdict().items() if v}
-        return timedelta(weeks=parts.get("w", 0), days=parts.get("d", 0),
-                         hours=parts.get("h", 0), minutes=parts.get("m", 0),
-                         seconds=parts.get("s", 0))
+        return timedelta(
+            weeks=parts.get("w", 0),
+            days=parts.get("d", 0),
+            hours=parts.get("h", 0),
+            minutes=parts.get("m", 0),
+            seconds=parts.get("s", 0),
+        )
     raise ValueError(
         f"{text!r} is not a duration; write it as ISO 8601 (PT15M, PT24H, P3D) "
-        "or short (15m, 24h, 4d).")
+        "or short (15m, 24h, 4d)."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args) or 0)
     except engine.EngineError as exc:
@@ -60,27 +68,37 @@ def _parser() -> argparse.ArgumentParser:
         prog="complaints",
         description="Complaint handling driven by BPMN diagrams. The database is "
         "DATABASE_URL (default: SQLite under instance/); COMPLAINTS_DEMO=1 turns "
-        "on demo mode (demo users, a movable clock).")
+        "on demo mode (demo users, a movable clock).",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the web app with the timer sweeper")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--no-sweeper", action="store_true",
-                       help="do not fire timers in this process (a worker does)")
+    serve.add_argument(
+        "--no-sweeper",
+        action="store_true",
+        help="do not fire timers in this process (a worker does)",
+    )
     serve.set_defaults(func=_serve)
 
     init = sub.add_parser("init", help="create tables, deploy processes/, demo users")
-    init.add_argument("--demo-data", action="store_true",
-                      help="also load the bundled sample complaints into an empty "
-                      "database, times shifted so the newest arrives now")
+    init.add_argument(
+        "--demo-data",
+        action="store_true",
+        help="also load the bundled sample complaints into an empty "
+        "database, times shifted so the newest arrives now",
+    )
     init.set_defaults(func=_init)
 
     imp = sub.add_parser("import", help="start a case for each line of a JSONL file")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--shift", action="store_true",
-                     help="move all times so the newest complaint arrives now")
+    imp.add_argument(
+        "--shift",
+        action="store_true",
+        help="move all times so the newest complaint arrives now",
+    )
     imp.set_defaults(func=_import)
 
     tick = sub.add_parser("tick", help="fire every timer that is due now")
@@ -123,11 +141,16 @@ def _init(args: argparse.Namespace) -> int:
         with system.db.reading() as session:
             existing = sum(queries.status(session)["cases"].values())
         if existing:
-            print(f"sample complaints not loaded: the database already has {existing} cases")
+            print(
+                "sample complaints not loaded: the database already has "
+                f"{existing} cases"
+            )
         else:
             report = engine.load_demo_data(system)
-            print(f"sample complaints loaded: {len(report.started)} cases started, "
-                  "some already worked by the demo staff")
+            print(
+                f"sample complaints loaded: {len(report.started)} cases started, "
+                "some already worked by the demo staff"
+            )
             fired = system.engine.fire_due_timers()
             print(f"timers fired for {fired} cases")
     return 0
@@ -163,8 +186,10 @@ def _clock_advance(args: argparse.Namespace) -> int:
     delta = parse_duration(args.duration)
     system = engine.open_system()
     now = system.advance_clock(delta)
-    print(f"demo clock is now {now.isoformat()}; run 'complaints tick' to fire "
-          "what fell due")
+    print(
+        f"demo clock is now {now.isoformat()}; run 'complaints tick' to fire "
+        "what fell due"
+    )
     return 0
 
 
@@ -175,7 +200,9 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
-    print("cases: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["cases"].items())))
+    print(
+        "cases: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["cases"].items()))
+    )
     for row in summary["open_tasks"]:
         print(f"  open task {row['task']} ({row['role']}): {row['count']}")
     print(f"audit events: {summary['audit_events']}")

@@ -48,8 +48,9 @@ def check_request() -> None:
     if is_api_request():
         sent_json = request.mimetype == "application/json"
         if not sent_json and request.headers.get(API_HEADER) != API_HEADER_VALUE:
-            logger.warning("API post without JSON or fetch header",
-                           extra={"path": request.path})
+            logger.warning(
+                "API post without JSON or fetch header", extra={"path": request.path}
+            )
             abort(400, description=t("csrf.api"))
         return
 
@@ -58,8 +59,9 @@ def check_request() -> None:
     if not isinstance(expected, str) or not expected or not sent:
         abort(400, description=t("csrf.failed"))
     if not hmac.compare_digest(expected.encode(), sent.encode()):
-        logger.warning("Form post with a wrong CSRF token",
-                       extra={"path": request.path})
+        logger.warning(
+            "Form post with a wrong CSRF token", extra={"path": request.path}
+        )
         abort(400, description=t("csrf.failed"))
 
 

@@ -30,7 +30,10 @@ def wants_json() -> bool:
 
 
 def error_response(
-    status: int, message: str, *, errors: dict[str, str] | None = None,
+    status: int,
+    message: str,
+    *,
+    errors: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
     """An error as JSON or as a page, with a whole-sentence message."""
@@ -43,10 +46,15 @@ def error_response(
     else:
         title_key = f"error.{status}"
         title = t(title_key) if title_key in STRINGS else t("error.title")
-        response = make_response(render_template(
-            "errors/error.html", status=status, title=title, message=message,
-            errors=errors or {},
-        ))
+        response = make_response(
+            render_template(
+                "errors/error.html",
+                status=status,
+                title=title,
+                message=message,
+                errors=errors or {},
+            )
+        )
     response.status_code = status
     return response
 
@@ -56,8 +64,11 @@ def handle_engine_error(exc: engine.EngineError) -> Response:
     if status >= 500:
         logger.error("Engine error answered with %s", status, exc_info=exc)
     else:
-        logger.info("Engine refused a request: %s", type(exc).__name__,
-                    extra={"status": status, "path": request.path})
+        logger.info(
+            "Engine refused a request: %s",
+            type(exc).__name__,
+            extra={"status": status, "path": request.path},
+        )
 
     errors = dict(exc.errors) if isinstance(exc, engine.InputError) else None
     extra: dict[str, Any] = {"error": type(exc).__name__}

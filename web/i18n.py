@@ -49,7 +49,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "此页面只对以下角色开放：{roles}。",
         "This page is open to these roles only: {roles}.",
     ),
-    "auth.demo_title": ("演示账号（密码均为 {password}）", "Demo accounts (password {password})"),
+    "auth.demo_title": (
+        "演示账号（密码均为 {password}）",
+        "Demo accounts (password {password})",
+    ),
     "auth.display_name": ("姓名", "Name"),
     "auth.roles": ("角色", "Roles"),
     "auth.unit": ("所属单位", "Unit"),
@@ -130,7 +133,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "intake.unit_auto": ("按运单号自动分派", "Routed by waybill"),
     "intake.submit": ("登记工单", "Register the complaint"),
     "intake.created": ("已登记工单 {number}。", "Work order {number} registered."),
-    "intake.fix_errors": ("投诉信息有误，请更正标出的字段。", "Correct the marked fields."),
+    "intake.fix_errors": (
+        "投诉信息有误，请更正标出的字段。",
+        "Correct the marked fields.",
+    ),
     # wall
     "wall.title": ("投诉受理上墙公示", "Complaints on the wall"),
     "wall.tv": ("大屏模式", "TV mode"),
@@ -218,7 +224,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "请求体应为 JSON 对象（Content-Type: application/json）。",
         "The request body must be a JSON object (Content-Type: application/json).",
     ),
-    "health.down": ("数据库无法访问：{reason}", "The database cannot be reached: {reason}"),
+    "health.down": (
+        "数据库无法访问：{reason}",
+        "The database cannot be reached: {reason}",
+    ),
 }
 
 # kind -> code -> (Chinese, English)
@@ -342,5 +351,8 @@ def choose_language() -> None:
 def init_app(app: Flask) -> None:
     app.before_request(choose_language)
     app.jinja_env.globals.update(
-        t=t, label=label, current_language=current_language, lang_url=lang_url,
+        t=t,
+        label=label,
+        current_language=current_language,
+        lang_url=lang_url,
     )

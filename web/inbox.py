@@ -45,13 +45,16 @@ def index() -> ResponseReturnValue:
     user = current_user()
     with reading() as session:
         tasks = queries.inbox(session, user)
-        notes = [row_dict(n, NOTIFICATION_FIELDS)
-                 for n in queries.notifications(session, user)]
+        notes = [
+            row_dict(n, NOTIFICATION_FIELDS)
+            for n in queries.notifications(session, user)
+        ]
 
     # My claimed tasks first; otherwise the engine's order (earliest due first).
     tasks.sort(key=lambda task: task.assignee != user.username)
-    return render_template("inbox/index.html", tasks=tasks, notifications=notes,
-                           now=now())
+    return render_template(
+        "inbox/index.html", tasks=tasks, notifications=notes, now=now()
+    )
 
 
 def visible_task(session: Session, task_id: str) -> queries.TaskView:
@@ -64,17 +67,27 @@ def visible_task(session: Session, task_id: str) -> queries.TaskView:
 
 
 def render_task(
-    task_id: str, *, values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None, status: int = 200,
+    task_id: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
 ) -> ResponseReturnValue:
     with reading() as session:
         task = visible_task(session, task_id)
         case = queries.case(session, task.case_id)
+        contact = queries.case_contact(session, task.case_id, current_user())
     form, initial = commands().task_form(task_id)
     page = render_template(
-        "inbox/task.html", task=task, case=case, form=form,
-        values=initial if values is None else values, errors=errors or {},
-        lang=current_language(), now=now(),
+        "inbox/task.html",
+        task=task,
+        case=case,
+        contact=contact,
+        form=form,
+        values=initial if values is None else values,
+        errors=errors or {},
+        lang=current_language(),
+        now=now(),
     )
     return page, status
 
@@ -103,8 +116,9 @@ def _back(task_id: str | None = None) -> ResponseReturnValue:
     return redirect(target or url_for("inbox.index"))
 
 
-def _button(task_id: str, command: Callable[[str, engine.Staff], None],
-            done: str) -> ResponseReturnValue:
+def _button(
+    task_id: str, command: Callable[[str, engine.Staff], None], done: str
+) -> ResponseReturnValue:
     """Run a claim or release; a refusal is flashed (or raised for JSON clients)."""
     title = _title(task_id)
     try:
@@ -136,12 +150,12 @@ def complete(task_id: str) -> ResponseReturnValue:
     title = _title(task_id)
     submitted = request.form.to_dict(flat=False)
     try:
-        commands().complete(task_id, current_user(), submitted,
-                            lang=current_language())
+        commands().complete(task_id, current_user(), submitted, lang=current_language())
     except engine.InputError as exc:
         values = {name: request.form.get(name, "") for name in request.form}
-        return render_task(task_id, values=values, errors=dict(exc.errors),
-                           status=exc.status)
+        return render_task(
+            task_id, values=values, errors=dict(exc.errors), status=exc.status
+        )
     except (engine.ConflictError, engine.TaskStateError) as exc:
         if wants_json():
             raise

@@ -21,19 +21,34 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("intake", __name__)
 
 FIELDS: Final = (
-    "channel", "waybill_no", "complainant_name", "complainant_phone",
-    "complainant_email", "category", "severity", "description", "unit",
+    "channel",
+    "waybill_no",
+    "complainant_name",
+    "complainant_phone",
+    "complainant_email",
+    "category",
+    "severity",
+    "description",
+    "unit",
 )
 
 
-def _page(values: dict[str, Any], errors: dict[str, str], status: int = 200,
-          ) -> ResponseReturnValue:
+def _page(
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> ResponseReturnValue:
     # Problems with fields this form does not show (e.g. received_at) go on top.
     general = {k: v for k, v in errors.items() if k not in FIELDS}
     page = render_template(
-        "intake/new.html", values=values, errors=errors, general_errors=general,
-        channels=engine.CHANNELS, categories=engine.CATEGORIES,
-        severities=engine.SEVERITIES, units=engine.UNITS,
+        "intake/new.html",
+        values=values,
+        errors=errors,
+        general_errors=general,
+        channels=engine.CHANNELS,
+        categories=engine.CATEGORIES,
+        severities=engine.SEVERITIES,
+        units=engine.UNITS,
     )
     return page, status
 

@@ -53,8 +53,11 @@ def wall_rows(moment: datetime) -> list[WallRow]:
     with reading() as session:
         entries = queries.wall(session)
     return [
-        WallRow(entry, deadline(entry.deadlines, "verify_by", moment),
-                deadline(entry.deadlines, "handle_by", moment))
+        WallRow(
+            entry,
+            deadline(entry.deadlines, "verify_by", moment),
+            deadline(entry.deadlines, "handle_by", moment),
+        )
         for entry in entries
     ]
 
@@ -68,5 +71,6 @@ def board() -> ResponseReturnValue:
 @bp.get("/wall/tv")
 def tv() -> ResponseReturnValue:
     moment = now()
-    return render_template("wall/tv.html", rows=wall_rows(moment), now=moment,
-                           refresh=TV_REFRESH_SECONDS)
+    return render_template(
+        "wall/tv.html", rows=wall_rows(moment), now=moment, refresh=TV_REFRESH_SECONDS
+    )

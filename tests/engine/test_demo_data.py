@@ -35,8 +35,12 @@ def _assert_every_trail_in_order(world) -> None:
 def test_samples_imported_as_given_then_four_days_leave_no_error(world):
     newest = max(datetime.fromisoformat(r["received_at"]) for r in sample_lines())
     world.clock.set(newest.astimezone(timezone.utc) + timedelta(minutes=1))
-    text = (world.system.settings.processes_dir.parent / "engine" / "demo"
-            / "complaints.jsonl").read_text("utf-8")
+    text = (
+        world.system.settings.processes_dir.parent
+        / "engine"
+        / "demo"
+        / "complaints.jsonl"
+    ).read_text("utf-8")
 
     report = engine.import_complaints(world.system, text)
     assert (len(report.started), report.rejected) == (40, [])
@@ -45,12 +49,13 @@ def test_samples_imported_as_given_then_four_days_leave_no_error(world):
     _assert_every_trail_in_order(world)
     with world.system.db.reading() as session:
         status = queries.status(session)
+        breaches = queries.breaches(session)
     tasks = {(t["task"], t["role"]): t["count"] for t in status["open_tasks"]}
     # Nobody worked: every case waits for verification, past its 15 minutes,
     # and every one was reported to operations after three days.
     assert tasks[("verify", "work_order_centre")] == 40
     assert tasks[("ops_report", "operations")] == 40
-    assert len(queries.breaches(session)) == 40
+    assert len(breaches) == 40
 
 
 def test_demo_data_set_then_four_days_leave_no_error(world):
@@ -66,15 +71,26 @@ def test_demo_data_set_then_four_days_leave_no_error(world):
     _assert_every_trail_in_order(world)
 
 
-@pytest.mark.parametrize("line, field", [
-    ('{"channel": "fax"}', "channel"),
-    ('{"channel": "web", "waybill_no": "x"}', "waybill_no"),
-    ("not json", None),
-    ("[1, 2]", None),
-])
+@pytest.mark.parametrize(
+    "line, field",
+    [
+        ('{"channel": "fax"}', "channel"),
+        ('{"channel": "web", "waybill_no": "x"}', "waybill_no"),
+        ("not json", None),
+        ("[1, 2]", None),
+    ],
+)
 def test_bad_import_lines_are_reported_and_good_ones_still_start(world, line, field):
-    good = (world.system.settings.processes_dir.parent / "engine" / "demo"
-            / "complaints.jsonl").read_text("utf-8").splitlines()[0]
+    good = (
+        (
+            world.system.settings.processes_dir.parent
+            / "engine"
+            / "demo"
+            / "complaints.jsonl"
+        )
+        .read_text("utf-8")
+        .splitlines()[0]
+    )
     world.clock.set(datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc))
 
     report = engine.import_complaints(world.system, f"{good}\n{line}\n")

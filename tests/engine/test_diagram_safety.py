@@ -49,8 +49,9 @@ def _xml_escape(text: str) -> str:
 def test_hostile_condition_is_rejected_at_deploy(world, tmp_path, expression):
     marker = tmp_path / "pwned"
     hostile = _xml_escape(expression.format(marker=marker))
-    folder = _folder_with(tmp_path, _xml_escape(CONDITION), hostile,
-                          "complaint_lifecycle.bpmn")
+    folder = _folder_with(
+        tmp_path, _xml_escape(CONDITION), hostile, "complaint_lifecycle.bpmn"
+    )
 
     with pytest.raises(engine.DefinitionError) as caught:
         world.engine.deploy(read_folder(folder), by="fenxi")
@@ -66,8 +67,12 @@ def test_hostile_condition_is_rejected_at_deploy(world, tmp_path, expression):
 @pytest.mark.parametrize("expression", HOSTILE)
 def test_hostile_timer_is_rejected_at_deploy(world, tmp_path, expression):
     marker = tmp_path / "pwned"
-    folder = _folder_with(tmp_path, ">PT15M<", ">" + _xml_escape(
-        expression.format(marker=marker)) + "<", "complaint_lifecycle.bpmn")
+    folder = _folder_with(
+        tmp_path,
+        ">PT15M<",
+        ">" + _xml_escape(expression.format(marker=marker)) + "<",
+        "complaint_lifecycle.bpmn",
+    )
 
     with pytest.raises(engine.DefinitionError) as caught:
         world.engine.deploy(read_folder(folder), by="fenxi")
@@ -78,8 +83,14 @@ def test_hostile_timer_is_rejected_at_deploy(world, tmp_path, expression):
 
 def test_hostile_dmn_cell_is_rejected_at_deploy(world, tmp_path):
     marker = tmp_path / "pwned"
-    folder = _folder_with(tmp_path, '<text>"loss"</text>', "<text>" + _xml_escape(
-        f"__import__('os').system('touch {marker}')") + "</text>", "grading.dmn")
+    folder = _folder_with(
+        tmp_path,
+        '<text>"loss"</text>',
+        "<text>"
+        + _xml_escape(f"__import__('os').system('touch {marker}')")
+        + "</text>",
+        "grading.dmn",
+    )
     text = (folder / "grading.dmn").read_text("utf-8")
     assert "__import__" in text
 
@@ -102,10 +113,16 @@ def test_hostile_definition_past_the_check_fails_cleanly(world, tmp_path, expres
         _xml_escape(CONDITION), _xml_escape(expression.format(marker=marker)), 1
     ).encode()
     with world.system.db.transaction() as session:
-        session.add(Definition(
-            process_id="complaint_lifecycle", version=2, content_hash=content_hash(files),
-            files={k: v.decode() for k, v in files.items()}, deployed_by="intruder",
-            deployed_at=world.clock.now()))
+        session.add(
+            Definition(
+                process_id="complaint_lifecycle",
+                version=2,
+                content_hash=content_hash(files),
+                files={k: v.decode() for k, v in files.items()},
+                deployed_by="intruder",
+                deployed_at=world.clock.now(),
+            )
+        )
 
     # The cache checks a definition when it first loads it, so the hostile
     # version is refused before any case can start on it.
@@ -118,15 +135,21 @@ def test_hostile_definition_past_the_check_fails_cleanly(world, tmp_path, expres
 
 def test_expression_failure_at_run_time_stops_the_case_cleanly(world, tmp_path):
     """A condition naming data that is never set fails with the element named."""
-    folder = _folder_with(tmp_path, _xml_escape(CONDITION),
-                          _xml_escape('no_such_field == "x"'), "complaint_lifecycle.bpmn")
+    folder = _folder_with(
+        tmp_path,
+        _xml_escape(CONDITION),
+        _xml_escape('no_such_field == "x"'),
+        "complaint_lifecycle.bpmn",
+    )
     world.engine.deploy(read_folder(folder), by="fenxi")
     case_id = world.start()
     task = world.task(case_id, "verify")
     before = world.audit(case_id)
 
     with pytest.raises(engine.CaseRunError) as caught:
-        world.engine.complete(task.id, world.user("gongdan"), {"verification": "verified"})
+        world.engine.complete(
+            task.id, world.user("gongdan"), {"verification": "verified"}
+        )
 
     assert "no_such_field" in str(caught.value)
     # Nothing of the failed command landed: the task is still open, same trail.
@@ -144,9 +167,14 @@ def test_the_engine_itself_never_evaluates_diagram_text_as_python(tmp_path, expr
 
     marker = tmp_path / "pwned"
     files = read_folder(PROCESSES_DIR)
-    files["complaint_lifecycle.bpmn"] = files["complaint_lifecycle.bpmn"].decode().replace(
-        _xml_escape(CONDITION), _xml_escape(expression.format(marker=marker)), 1
-    ).encode()
+    files["complaint_lifecycle.bpmn"] = (
+        files["complaint_lifecycle.bpmn"]
+        .decode()
+        .replace(
+            _xml_escape(CONDITION), _xml_escape(expression.format(marker=marker)), 1
+        )
+        .encode()
+    )
     parsed = parse_definition("complaint_lifecycle", files)
 
     def no_op(call: ServiceCall) -> dict[str, object]:

@@ -87,8 +87,9 @@ CLEAN_CASES = [
     pytest.param(prop("string"), ABSENT, "", id="string-absent-empty"),
     pytest.param(prop("string"), None, "", id="string-none-empty"),
     pytest.param(prop("string"), "\u3000 ", "", id="string-ideographic-blank"),
-    pytest.param(prop("string"), "x" * MAX_TEXT_LENGTH, "x" * MAX_TEXT_LENGTH,
-                 id="string-at-cap"),
+    pytest.param(
+        prop("string"), "x" * MAX_TEXT_LENGTH, "x" * MAX_TEXT_LENGTH, id="string-at-cap"
+    ),
     pytest.param(prop("string", maxLength=3), "abc", "abc", id="string-at-maxlength"),
     pytest.param(COLOURS, " green ", "green", id="choice-string"),
     pytest.param(prop("boolean"), "on", True, id="checkbox-on"),
@@ -124,92 +125,257 @@ def test_validate_cleans_and_types_values(spec: Any, submitted: Any, expected: A
 
 
 ERROR_CASES = [
-    pytest.param(prop("string"), True, ABSENT,
-                 "此项为必填。", "This field is required.", id="required-absent"),
-    pytest.param(prop("string"), True, "   \t\n ",
-                 "此项为必填。", "This field is required.", id="required-whitespace"),
-    pytest.param(prop("string"), True, [],
-                 "此项为必填。", "This field is required.", id="required-empty-list"),
-    pytest.param(RATING, True, " ",
-                 "此项为必填。", "This field is required.", id="required-blank-int"),
-    pytest.param(YES_NO, True, "",
-                 "此项为必填。", "This field is required.", id="required-radio"),
-    pytest.param(COLOURS, False, "purple",
-                 "请选择列出的选项之一。", "Choose one of the listed options.",
-                 id="not-a-choice"),
-    pytest.param(YES_NO, False, "maybe",
-                 "请选择“是”或“否”。", "Choose yes or no.", id="radio-not-boolean"),
-    pytest.param(CONFIRM, False, ABSENT,
-                 "请勾选以确认。", "Tick the box to confirm.", id="const-true-absent"),
-    pytest.param(CONFIRM, True, "false",
-                 "请勾选以确认。", "Tick the box to confirm.", id="const-true-false"),
-    pytest.param(prop("string", const="agree"), False, "disagree",
-                 "此项只能填写“agree”。", "This field must be “agree”.",
-                 id="const-string"),
-    pytest.param(RATING, False, "6",
-                 "请输入 1 到 5 之间的整数。", "Enter a whole number from 1 to 5.",
-                 id="rating-above"),
-    pytest.param(RATING, False, 0,
-                 "请输入 1 到 5 之间的整数。", "Enter a whole number from 1 to 5.",
-                 id="rating-below"),
-    pytest.param(RATING, False, "abc",
-                 "请输入整数。", "Enter a whole number.", id="rating-letters"),
-    pytest.param(RATING, False, "3.0",
-                 "请输入整数。", "Enter a whole number.", id="rating-decimal"),
-    pytest.param(RATING, False, "３",
-                 "请输入整数。", "Enter a whole number.", id="rating-fullwidth"),
-    pytest.param(RATING, False, True,
-                 "请输入整数。", "Enter a whole number.", id="rating-bool-not-int"),
-    pytest.param(RATING, False, 2.0,
-                 "请输入整数。", "Enter a whole number.", id="rating-float"),
-    pytest.param(prop("integer", minimum=10), False, "9",
-                 "请输入不小于 10 的整数。", "Enter a whole number of at least 10.",
-                 id="minimum-only"),
-    pytest.param(prop("integer", maximum=-1), False, "0",
-                 "请输入不大于 -1 的整数。", "Enter a whole number of at most -1.",
-                 id="maximum-only"),
-    pytest.param(prop("integer"), False, "9" * 5000,
-                 "数字太大，请输入 -9007199254740991 到 9007199254740991 之间的整数。",
-                 "That number is too large; enter a whole number from "
-                 "-9007199254740991 to 9007199254740991.", id="integer-huge-string"),
-    pytest.param(prop("integer"), False, 2**60,
-                 "数字太大，请输入 -9007199254740991 到 9007199254740991 之间的整数。",
-                 "That number is too large; enter a whole number from "
-                 "-9007199254740991 to 9007199254740991.", id="integer-huge-json"),
-    pytest.param(prop("string", minLength=3), False, " ab ",
-                 "请至少输入 3 个字符（现在是 2 个）。",
-                 "Enter at least 3 characters (you entered 2).", id="min-length"),
-    pytest.param(prop("string", maxLength=5), False, "abcdef",
-                 "最多只能输入 5 个字符（现在是 6 个）。",
-                 "Enter at most 5 characters (you entered 6).", id="max-length"),
-    pytest.param(prop("string"), False, "y" * (MAX_TEXT_LENGTH + 1),
-                 "最多只能输入 20000 个字符（现在是 20001 个）。",
-                 "Enter at most 20000 characters (you entered 20001).",
-                 id="hard-cap"),
-    pytest.param(prop("string"), False, "a\x00b",
-                 "文字中不能含有控制字符，请删除后再提交。",
-                 "Remove the control characters from this text.", id="nul"),
-    pytest.param(prop("string"), False, "bell\x07",
-                 "文字中不能含有控制字符，请删除后再提交。",
-                 "Remove the control characters from this text.", id="bell"),
-    pytest.param(prop("string"), False, "\x1b[31mred",
-                 "文字中不能含有控制字符，请删除后再提交。",
-                 "Remove the control characters from this text.", id="escape"),
-    pytest.param(prop("string"), False, "trailing\x0c",
-                 "文字中不能含有控制字符，请删除后再提交。",
-                 "Remove the control characters from this text.",
-                 id="form-feed-not-stripped"),
-    pytest.param(prop("string"), False, 12,
-                 "请输入文字。", "Enter text.", id="string-got-int"),
-    pytest.param(prop("boolean"), False, "maybe",
-                 "请选择“是”或“否”。", "Choose yes or no.", id="checkbox-junk"),
-    pytest.param(prop("boolean"), False, 1,
-                 "请选择“是”或“否”。", "Choose yes or no.", id="checkbox-int"),
-    pytest.param(prop("string"), False, ["a", "b"],
-                 "此项只能提交一个值。", "Submit only one value for this field.",
-                 id="two-values"),
-    pytest.param(RATING, False, [3],
-                 "请输入整数。", "Enter a whole number.", id="list-of-non-string"),
+    pytest.param(
+        prop("string"),
+        True,
+        ABSENT,
+        "此项为必填。",
+        "This field is required.",
+        id="required-absent",
+    ),
+    pytest.param(
+        prop("string"),
+        True,
+        "   \t\n ",
+        "此项为必填。",
+        "This field is required.",
+        id="required-whitespace",
+    ),
+    pytest.param(
+        prop("string"),
+        True,
+        [],
+        "此项为必填。",
+        "This field is required.",
+        id="required-empty-list",
+    ),
+    pytest.param(
+        RATING,
+        True,
+        " ",
+        "此项为必填。",
+        "This field is required.",
+        id="required-blank-int",
+    ),
+    pytest.param(
+        YES_NO, True, "", "此项为必填。", "This field is required.", id="required-radio"
+    ),
+    pytest.param(
+        COLOURS,
+        False,
+        "purple",
+        "请选择列出的选项之一。",
+        "Choose one of the listed options.",
+        id="not-a-choice",
+    ),
+    pytest.param(
+        YES_NO,
+        False,
+        "maybe",
+        "请选择“是”或“否”。",
+        "Choose yes or no.",
+        id="radio-not-boolean",
+    ),
+    pytest.param(
+        CONFIRM,
+        False,
+        ABSENT,
+        "请勾选以确认。",
+        "Tick the box to confirm.",
+        id="const-true-absent",
+    ),
+    pytest.param(
+        CONFIRM,
+        True,
+        "false",
+        "请勾选以确认。",
+        "Tick the box to confirm.",
+        id="const-true-false",
+    ),
+    pytest.param(
+        prop("string", const="agree"),
+        False,
+        "disagree",
+        "此项只能填写“agree”。",
+        "This field must be “agree”.",
+        id="const-string",
+    ),
+    pytest.param(
+        RATING,
+        False,
+        "6",
+        "请输入 1 到 5 之间的整数。",
+        "Enter a whole number from 1 to 5.",
+        id="rating-above",
+    ),
+    pytest.param(
+        RATING,
+        False,
+        0,
+        "请输入 1 到 5 之间的整数。",
+        "Enter a whole number from 1 to 5.",
+        id="rating-below",
+    ),
+    pytest.param(
+        RATING,
+        False,
+        "abc",
+        "请输入整数。",
+        "Enter a whole number.",
+        id="rating-letters",
+    ),
+    pytest.param(
+        RATING,
+        False,
+        "3.0",
+        "请输入整数。",
+        "Enter a whole number.",
+        id="rating-decimal",
+    ),
+    pytest.param(
+        RATING,
+        False,
+        "３",
+        "请输入整数。",
+        "Enter a whole number.",
+        id="rating-fullwidth",
+    ),
+    pytest.param(
+        RATING,
+        False,
+        True,
+        "请输入整数。",
+        "Enter a whole number.",
+        id="rating-bool-not-int",
+    ),
+    pytest.param(
+        RATING, False, 2.0, "请输入整数。", "Enter a whole number.", id="rating-float"
+    ),
+    pytest.param(
+        prop("integer", minimum=10),
+        False,
+        "9",
+        "请输入不小于 10 的整数。",
+        "Enter a whole number of at least 10.",
+        id="minimum-only",
+    ),
+    pytest.param(
+        prop("integer", maximum=-1),
+        False,
+        "0",
+        "请输入不大于 -1 的整数。",
+        "Enter a whole number of at most -1.",
+        id="maximum-only",
+    ),
+    pytest.param(
+        prop("integer"),
+        False,
+        "9" * 5000,
+        "数字太大，请输入 -9007199254740991 到 9007199254740991 之间的整数。",
+        "That number is too large; enter a whole number from "
+        "-9007199254740991 to 9007199254740991.",
+        id="integer-huge-string",
+    ),
+    pytest.param(
+        prop("integer"),
+        False,
+        2**60,
+        "数字太大，请输入 -9007199254740991 到 9007199254740991 之间的整数。",
+        "That number is too large; enter a whole number from "
+        "-9007199254740991 to 9007199254740991.",
+        id="integer-huge-json",
+    ),
+    pytest.param(
+        prop("string", minLength=3),
+        False,
+        " ab ",
+        "请至少输入 3 个字符（现在是 2 个）。",
+        "Enter at least 3 characters (you entered 2).",
+        id="min-length",
+    ),
+    pytest.param(
+        prop("string", maxLength=5),
+        False,
+        "abcdef",
+        "最多只能输入 5 个字符（现在是 6 个）。",
+        "Enter at most 5 characters (you entered 6).",
+        id="max-length",
+    ),
+    pytest.param(
+        prop("string"),
+        False,
+        "y" * (MAX_TEXT_LENGTH + 1),
+        "最多只能输入 20000 个字符（现在是 20001 个）。",
+        "Enter at most 20000 characters (you entered 20001).",
+        id="hard-cap",
+    ),
+    pytest.param(
+        prop("string"),
+        False,
+        "a\x00b",
+        "文字中不能含有控制字符，请删除后再提交。",
+        "Remove the control characters from this text.",
+        id="nul",
+    ),
+    pytest.param(
+        prop("string"),
+        False,
+        "bell\x07",
+        "文字中不能含有控制字符，请删除后再提交。",
+        "Remove the control characters from this text.",
+        id="bell",
+    ),
+    pytest.param(
+        prop("string"),
+        False,
+        "\x1b[31mred",
+        "文字中不能含有控制字符，请删除后再提交。",
+        "Remove the control characters from this text.",
+        id="escape",
+    ),
+    pytest.param(
+        prop("string"),
+        False,
+        "trailing\x0c",
+        "文字中不能含有控制字符，请删除后再提交。",
+        "Remove the control characters from this text.",
+        id="form-feed-not-stripped",
+    ),
+    pytest.param(
+        prop("string"), False, 12, "请输入文字。", "Enter text.", id="string-got-int"
+    ),
+    pytest.param(
+        prop("boolean"),
+        False,
+        "maybe",
+        "请选择“是”或“否”。",
+        "Choose yes or no.",
+        id="checkbox-junk",
+    ),
+    pytest.param(
+        prop("boolean"),
+        False,
+        1,
+        "请选择“是”或“否”。",
+        "Choose yes or no.",
+        id="checkbox-int",
+    ),
+    pytest.param(
+        prop("string"),
+        False,
+        ["a", "b"],
+        "此项只能提交一个值。",
+        "Submit only one value for this field.",
+        id="two-values",
+    ),
+    pytest.param(
+        RATING,
+        False,
+        [3],
+        "请输入整数。",
+        "Enter a whole number.",
+        id="list-of-non-string",
+    ),
 ]
 
 
@@ -302,16 +468,29 @@ def test_parse_form_reads_conditional_requirements():
     ("submitted", "expected_errors"),
     [
         ({"resolved": "false", "agreed": "on"}, {"reason": "此项为必填。"}),
-        ({"resolved": "false", "agreed": "on", "reason": "  "}, {"reason": "此项为必填。"}),
+        (
+            {"resolved": "false", "agreed": "on", "reason": "  "},
+            {"reason": "此项为必填。"},
+        ),
         ({"resolved": "true"}, {"follow_up": "此项为必填。"}),
-        ({"resolved": "true", "agreed": "1", "rating": "1"},
-         {"reason": "此项为必填。", "follow_up": "此项为必填。"}),
-        ({"resolved": "true", "agreed": "1", "rating": "7"},
-         {"rating": "请输入 1 到 5 之间的整数。"}),
+        (
+            {"resolved": "true", "agreed": "1", "rating": "1"},
+            {"reason": "此项为必填。", "follow_up": "此项为必填。"},
+        ),
+        (
+            {"resolved": "true", "agreed": "1", "rating": "7"},
+            {"rating": "请输入 1 到 5 之间的整数。"},
+        ),
         ({"agreed": "1"}, {"resolved": "此项为必填。"}),
     ],
-    ids=["radio-false", "radio-false-blank", "unticked-checkbox", "rating-one",
-         "invalid-condition-field", "condition-field-absent"],
+    ids=[
+        "radio-false",
+        "radio-false-blank",
+        "unticked-checkbox",
+        "rating-one",
+        "invalid-condition-field",
+        "condition-field-absent",
+    ],
 )
 def test_conditional_required_applies_after_coercion(
     submitted: dict[str, Any], expected_errors: dict[str, str]
@@ -322,7 +501,11 @@ def test_conditional_required_applies_after_coercion(
 def test_conditional_required_satisfied_or_not_triggered():
     form = resolution_form()
     assert form.validate({"resolved": "true", "agreed": "on"}) == {
-        "resolved": True, "reason": "", "agreed": True, "follow_up": "", "rating": None,
+        "resolved": True,
+        "reason": "",
+        "agreed": True,
+        "follow_up": "",
+        "rating": None,
     }
     cleaned = form.validate({"resolved": False, "reason": "没到", "agreed": True})
     assert cleaned["reason"] == "没到"
@@ -333,11 +516,13 @@ def test_conditional_required_satisfied_or_not_triggered():
 
 def prefilled_form() -> Form:
     properties = {
-        "phone": prop("string", maxLength=11, x_prefill="complainant_phone",
-                      default="未知"),
+        "phone": prop(
+            "string", maxLength=11, x_prefill="complainant_phone", default="未知"
+        ),
         "channel": prop("string", oneOf=options("web", "phone"), x_prefill="channel"),
-        "rating": prop("integer", minimum=1, maximum=5, default=3,
-                       x_prefill="old_rating"),
+        "rating": prop(
+            "integer", minimum=1, maximum=5, default=3, x_prefill="old_rating"
+        ),
         "notify": prop("boolean", default=True, x_prefill="wants_notice"),
         "note": prop("string"),
     }
@@ -345,10 +530,17 @@ def prefilled_form() -> Form:
 
 
 def test_initial_values_take_valid_prefill_over_default():
-    data = {"complainant_phone": "13800000000", "channel": "web", "old_rating": 5,
-            "wants_notice": False}
+    data = {
+        "complainant_phone": "13800000000",
+        "channel": "web",
+        "old_rating": 5,
+        "wants_notice": False,
+    }
     assert prefilled_form().initial_values(data) == {
-        "phone": "13800000000", "channel": "web", "rating": 5, "notify": False,
+        "phone": "13800000000",
+        "channel": "web",
+        "rating": 5,
+        "notify": False,
         "note": "",
     }
 
@@ -358,19 +550,31 @@ def test_initial_values_take_valid_prefill_over_default():
     [
         {},
         {"complainant_phone": None, "channel": None, "old_rating": None},
-        {"complainant_phone": "1" * 12, "channel": "fax", "old_rating": 9,
-         "wants_notice": "perhaps"},
-        {"complainant_phone": 13800000000, "channel": ["web"], "old_rating": True,
-         "wants_notice": 0},
+        {
+            "complainant_phone": "1" * 12,
+            "channel": "fax",
+            "old_rating": 9,
+            "wants_notice": "perhaps",
+        },
+        {
+            "complainant_phone": 13800000000,
+            "channel": ["web"],
+            "old_rating": True,
+            "wants_notice": 0,
+        },
         {"complainant_phone": "   ", "channel": "bad\x00", "old_rating": 2.5},
     ],
     ids=["absent", "none", "invalid-values", "wrong-types", "blank-and-control"],
 )
 def test_initial_values_fall_back_to_default_when_prefill_unusable(
-    data: dict[str, Any]
+    data: dict[str, Any],
 ):
     assert prefilled_form().initial_values(data) == {
-        "phone": "未知", "channel": "", "rating": 3, "notify": True, "note": "",
+        "phone": "未知",
+        "channel": "",
+        "rating": 3,
+        "notify": True,
+        "note": "",
     }
 
 
@@ -380,17 +584,27 @@ def test_initial_values_fall_back_to_default_when_prefill_unusable(
 def test_parse_form_builds_fields_with_labels():
     form = parse_form(
         "verify.json",
-        schema({
-            "category": prop("string", oneOf=options("a", "b"), description="类别说明"),
-            "verified": prop("boolean", default=False),
-        }, ("category",)),
+        schema(
+            {
+                "category": prop(
+                    "string", oneOf=options("a", "b"), description="类别说明"
+                ),
+                "verified": prop("boolean", default=False),
+            },
+            ("category",),
+        ),
     )
     category, verified = form.fields
     assert (form.name, form.label("zh"), form.label("en")) == (
-        "verify.json", "测试表单", "Test form")
+        "verify.json",
+        "测试表单",
+        "Test form",
+    )
     assert (category.required, verified.required) == (True, False)
-    assert category.choices == (Choice("a", "选项a", "Option a"),
-                                Choice("b", "选项b", "Option b"))
+    assert category.choices == (
+        Choice("a", "选项a", "Option a"),
+        Choice("b", "选项b", "Option b"),
+    )
     assert category.choices[1].label("en") == "Option b"
     assert category.description == "类别说明"
     assert (category.label("zh"), category.label("EN")) == ("字段", "Field")
@@ -399,11 +613,16 @@ def test_parse_form_builds_fields_with_labels():
 
 
 def test_parse_form_records_const_and_bounds():
-    form = parse_form("test", schema({
-        "ok": CONFIRM,
-        "text": prop("string", minLength=2, maxLength=9),
-        "rating": RATING,
-    }))
+    form = parse_form(
+        "test",
+        schema(
+            {
+                "ok": CONFIRM,
+                "text": prop("string", minLength=2, maxLength=9),
+                "rating": RATING,
+            }
+        ),
+    )
     ok, text, rating = form.fields
     assert (ok.has_const, ok.const) == (True, True)
     assert (text.min_length, text.max_length) == (2, 9)
@@ -441,61 +660,102 @@ REJECTED_PROPERTIES = [
     pytest.param({"x": prop("array")}, "'x'", id="type-array"),
     pytest.param({"x": {"title": "甲", "x-title-en": "A"}}, "'x'", id="type-missing"),
     pytest.param({"x": "string"}, "'x'", id="spec-not-object"),
-    pytest.param({"x": {"type": "string", "x-title-en": "A"}}, "'x'",
-                 id="title-missing"),
-    pytest.param({"x": {"type": "string", "title": "甲"}}, "'x'",
-                 id="english-title-missing"),
+    pytest.param(
+        {"x": {"type": "string", "x-title-en": "A"}}, "'x'", id="title-missing"
+    ),
+    pytest.param(
+        {"x": {"type": "string", "title": "甲"}}, "'x'", id="english-title-missing"
+    ),
     pytest.param({"x": prop("string", format="email")}, "format", id="unknown-key"),
-    pytest.param({"x": prop("string", oneOf=[{"title": "甲", "x-title-en": "A"}])},
-                 "'x'", id="choice-without-const"),
+    pytest.param(
+        {"x": prop("string", oneOf=[{"title": "甲", "x-title-en": "A"}])},
+        "'x'",
+        id="choice-without-const",
+    ),
     pytest.param({"x": prop("string", oneOf=[])}, "'x'", id="choices-empty"),
-    pytest.param({"x": prop("string", oneOf=options("a", "a"))}, "'x'",
-                 id="choices-duplicate"),
-    pytest.param({"x": prop("integer", oneOf=options("1"))}, "'x'",
-                 id="choice-wrong-type"),
-    pytest.param({"x": prop("integer", oneOf=options(True))}, "'x'",
-                 id="choice-bool-for-integer"),
-    pytest.param({"x": prop("string", oneOf=options(" a"))}, "'x'",
-                 id="choice-padded"),
-    pytest.param({"x": prop("integer", minimum=1, oneOf=options(0, 1))}, "'x'",
-                 id="choice-out-of-range"),
-    pytest.param({"x": prop("string", x_widget="slider")}, "slider",
-                 id="widget-unknown"),
-    pytest.param({"x": prop("string", x_widget="number")}, "'x'",
-                 id="widget-number-not-declarable"),
-    pytest.param({"x": prop("integer", x_widget="textarea")}, "'x'",
-                 id="widget-textarea-integer"),
-    pytest.param({"x": prop("string", x_widget="checkbox")}, "'x'",
-                 id="widget-checkbox-string"),
-    pytest.param({"x": prop("string", x_widget="radio")}, "'x'",
-                 id="widget-radio-without-choices"),
-    pytest.param({"x": prop("string", x_widget="textarea", oneOf=options("a"))},
-                 "'x'", id="widget-textarea-with-choices"),
-    pytest.param({"x": prop("string", minLength=5, maxLength=3)}, "'x'",
-                 id="min-length-above-max"),
-    pytest.param({"x": prop("integer", minimum=5, maximum=1)}, "'x'",
-                 id="minimum-above-maximum"),
-    pytest.param({"x": prop("string", maxLength=MAX_TEXT_LENGTH + 1)}, "'x'",
-                 id="max-length-above-cap"),
+    pytest.param(
+        {"x": prop("string", oneOf=options("a", "a"))}, "'x'", id="choices-duplicate"
+    ),
+    pytest.param(
+        {"x": prop("integer", oneOf=options("1"))}, "'x'", id="choice-wrong-type"
+    ),
+    pytest.param(
+        {"x": prop("integer", oneOf=options(True))}, "'x'", id="choice-bool-for-integer"
+    ),
+    pytest.param({"x": prop("string", oneOf=options(" a"))}, "'x'", id="choice-padded"),
+    pytest.param(
+        {"x": prop("integer", minimum=1, oneOf=options(0, 1))},
+        "'x'",
+        id="choice-out-of-range",
+    ),
+    pytest.param(
+        {"x": prop("string", x_widget="slider")}, "slider", id="widget-unknown"
+    ),
+    pytest.param(
+        {"x": prop("string", x_widget="number")},
+        "'x'",
+        id="widget-number-not-declarable",
+    ),
+    pytest.param(
+        {"x": prop("integer", x_widget="textarea")}, "'x'", id="widget-textarea-integer"
+    ),
+    pytest.param(
+        {"x": prop("string", x_widget="checkbox")}, "'x'", id="widget-checkbox-string"
+    ),
+    pytest.param(
+        {"x": prop("string", x_widget="radio")},
+        "'x'",
+        id="widget-radio-without-choices",
+    ),
+    pytest.param(
+        {"x": prop("string", x_widget="textarea", oneOf=options("a"))},
+        "'x'",
+        id="widget-textarea-with-choices",
+    ),
+    pytest.param(
+        {"x": prop("string", minLength=5, maxLength=3)},
+        "'x'",
+        id="min-length-above-max",
+    ),
+    pytest.param(
+        {"x": prop("integer", minimum=5, maximum=1)}, "'x'", id="minimum-above-maximum"
+    ),
+    pytest.param(
+        {"x": prop("string", maxLength=MAX_TEXT_LENGTH + 1)},
+        "'x'",
+        id="max-length-above-cap",
+    ),
     pytest.param({"x": prop("string", minLength=-1)}, "'x'", id="negative-length"),
     pytest.param({"x": prop("string", maxLength=2.5)}, "'x'", id="fraction-length"),
     pytest.param({"x": prop("integer", minimum=True)}, "'x'", id="bool-minimum"),
-    pytest.param({"x": prop("integer", minLength=1)}, "minLength",
-                 id="length-on-integer"),
+    pytest.param(
+        {"x": prop("integer", minLength=1)}, "minLength", id="length-on-integer"
+    ),
     pytest.param({"x": prop("string", maximum=1)}, "maximum", id="range-on-string"),
     pytest.param({"x": prop("boolean", const="yes")}, "'x'", id="const-wrong-type"),
-    pytest.param({"x": prop("string", const="a", oneOf=options("a"))}, "'x'",
-                 id="const-and-choices"),
+    pytest.param(
+        {"x": prop("string", const="a", oneOf=options("a"))},
+        "'x'",
+        id="const-and-choices",
+    ),
     pytest.param({"x": prop("integer", default="3")}, "'x'", id="default-wrong-type"),
-    pytest.param({"x": prop("string", oneOf=options("a"), default="b")}, "'x'",
-                 id="default-not-choice"),
-    pytest.param({"x": prop("integer", maximum=5, default=6)}, "'x'",
-                 id="default-out-of-range"),
+    pytest.param(
+        {"x": prop("string", oneOf=options("a"), default="b")},
+        "'x'",
+        id="default-not-choice",
+    ),
+    pytest.param(
+        {"x": prop("integer", maximum=5, default=6)}, "'x'", id="default-out-of-range"
+    ),
     pytest.param({"x": prop("string", default=None)}, "'x'", id="default-null"),
-    pytest.param({"x": prop("string", x_prefill="case-data")}, "case-data",
-                 id="prefill-not-identifier"),
-    pytest.param({"x": prop("string", description=5)}, "'x'",
-                 id="description-not-text"),
+    pytest.param(
+        {"x": prop("string", x_prefill="case-data")},
+        "case-data",
+        id="prefill-not-identifier",
+    ),
+    pytest.param(
+        {"x": prop("string", description=5)}, "'x'", id="description-not-text"
+    ),
 ]
 
 
@@ -515,45 +775,98 @@ def test_parse_form_rejects_bad_property_and_names_it(
 REJECTED_FORMS = [
     pytest.param([], "array", id="root-array"),
     pytest.param("form", "string", id="root-string"),
-    pytest.param({**schema({}), "type": "array"}, '"type": "object"',
-                 id="root-type-not-object"),
-    pytest.param({k: v for k, v in schema({}).items() if k != "type"},
-                 '"type": "object"', id="root-type-missing"),
+    pytest.param(
+        {**schema({}), "type": "array"}, '"type": "object"', id="root-type-not-object"
+    ),
+    pytest.param(
+        {k: v for k, v in schema({}).items() if k != "type"},
+        '"type": "object"',
+        id="root-type-missing",
+    ),
     pytest.param({**schema({}), "x-title-en": ""}, "x-title-en", id="root-no-english"),
     pytest.param({**schema({}), "pattern": "x"}, "pattern", id="root-unknown-key"),
-    pytest.param({**schema({}), "additionalProperties": True},
-                 "additionalProperties", id="additional-properties-true"),
-    pytest.param({k: v for k, v in schema({}).items() if k != "properties"},
-                 "properties", id="no-properties"),
-    pytest.param(schema({"x": prop("string")}, ("y",)), "'y'",
-                 id="required-unknown"),
-    pytest.param(schema({"x": prop("string")}, ("x", "x")), "'x'",
-                 id="required-twice"),
-    pytest.param({**schema({"x": prop("string")}), "required": "x"}, "required",
-                 id="required-not-list"),
-    pytest.param(schema({"x": YES_NO}, all_of=[when("y", True, "x")]), "'y'",
-                 id="condition-unknown-field"),
-    pytest.param(schema({"x": YES_NO}, all_of=[when("x", True, "z")]), "'z'",
-                 id="condition-requires-unknown"),
-    pytest.param(schema({"x": YES_NO}, all_of=[when("x", "yes", "x")]), "'x'",
-                 id="condition-value-wrong-type"),
-    pytest.param(schema({"x": COLOURS}, all_of=[when("x", "pink", "x")]), "'x'",
-                 id="condition-value-not-choice"),
-    pytest.param(schema({"x": YES_NO}, all_of=[when("x", True)]), "requires nothing",
-                 id="condition-then-empty"),
-    pytest.param(schema({"x": YES_NO}, all_of=[{"if": when("x", True)["if"]}]),
-                 "'then'", id="condition-without-then"),
-    pytest.param(schema({"x": YES_NO, "y": YES_NO}, all_of=[{
-        "if": {"properties": {"x": {"const": True}, "y": {"const": True}}},
-        "then": {"required": ["x"]}}]), "exactly one", id="condition-two-fields"),
-    pytest.param(schema({"x": RATING}, all_of=[{
-        "if": {"properties": {"x": {"minimum": 3}}},
-        "then": {"required": ["x"]}}]), "'x'", id="condition-not-const"),
-    pytest.param(schema({"x": YES_NO}, all_of=[{
-        **when("x", True, "x"), "else": {"required": ["x"]}}]), "else",
-                 id="condition-else"),
-    pytest.param({**schema({"x": YES_NO}), "allOf": {}}, "allOf",
-                 id="all-of-not-list"),
+    pytest.param(
+        {**schema({}), "additionalProperties": True},
+        "additionalProperties",
+        id="additional-properties-true",
+    ),
+    pytest.param(
+        {k: v for k, v in schema({}).items() if k != "properties"},
+        "properties",
+        id="no-properties",
+    ),
+    pytest.param(schema({"x": prop("string")}, ("y",)), "'y'", id="required-unknown"),
+    pytest.param(schema({"x": prop("string")}, ("x", "x")), "'x'", id="required-twice"),
+    pytest.param(
+        {**schema({"x": prop("string")}), "required": "x"},
+        "required",
+        id="required-not-list",
+    ),
+    pytest.param(
+        schema({"x": YES_NO}, all_of=[when("y", True, "x")]),
+        "'y'",
+        id="condition-unknown-field",
+    ),
+    pytest.param(
+        schema({"x": YES_NO}, all_of=[when("x", True, "z")]),
+        "'z'",
+        id="condition-requires-unknown",
+    ),
+    pytest.param(
+        schema({"x": YES_NO}, all_of=[when("x", "yes", "x")]),
+        "'x'",
+        id="condition-value-wrong-type",
+    ),
+    pytest.param(
+        schema({"x": COLOURS}, all_of=[when("x", "pink", "x")]),
+        "'x'",
+        id="condition-value-not-choice",
+    ),
+    pytest.param(
+        schema({"x": YES_NO}, all_of=[when("x", True)]),
+        "requires nothing",
+        id="condition-then-empty",
+    ),
+    pytest.param(
+        schema({"x": YES_NO}, all_of=[{"if": when("x", True)["if"]}]),
+        "'then'",
+        id="condition-without-then",
+    ),
+    pytest.param(
+        schema(
+            {"x": YES_NO, "y": YES_NO},
+            all_of=[
+                {
+                    "if": {"properties": {"x": {"const": True}, "y": {"const": True}}},
+                    "then": {"required": ["x"]},
+                }
+            ],
+        ),
+        "exactly one",
+        id="condition-two-fields",
+    ),
+    pytest.param(
+        schema(
+            {"x": RATING},
+            all_of=[
+                {
+                    "if": {"properties": {"x": {"minimum": 3}}},
+                    "then": {"required": ["x"]},
+                }
+            ],
+        ),
+        "'x'",
+        id="condition-not-const",
+    ),
+    pytest.param(
+        schema(
+            {"x": YES_NO},
+            all_of=[{**when("x", True, "x"), "else": {"required": ["x"]}}],
+        ),
+        "else",
+        id="condition-else",
+    ),
+    pytest.param({**schema({"x": YES_NO}), "allOf": {}}, "allOf", id="all-of-not-list"),
 ]
 
 
@@ -566,13 +879,17 @@ def test_parse_form_rejects_bad_form_with_a_reason(document: Any, mentioned: str
 
 
 def test_parse_form_accepts_if_required_idiom_and_comments():
-    conditions = [{
-        "if": {"properties": {"x": {"const": True}}, "required": ["x"]},
-        "then": {"required": ["y"]},
-    }]
-    document = {**schema({"x": YES_NO, "y": prop("string")}, (), conditions),
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "additionalProperties": False}
+    conditions = [
+        {
+            "if": {"properties": {"x": {"const": True}}, "required": ["x"]},
+            "then": {"required": ["y"]},
+        }
+    ]
+    document = {
+        **schema({"x": YES_NO, "y": prop("string")}, (), conditions),
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "additionalProperties": False,
+    }
     form = parse_form("ok.json", document)
     assert form.conditional_required == (("x", True, ("y",)),)
 
@@ -609,8 +926,9 @@ def test_load_form_bad_json_names_line_and_column():
 @pytest.mark.parametrize(
     ("data", "mentioned"),
     [
-        pytest.param('{"type": "object", "type": "object"}', "'type'",
-                     id="duplicate-key"),
+        pytest.param(
+            '{"type": "object", "type": "object"}', "'type'", id="duplicate-key"
+        ),
         pytest.param('{"x": NaN}', "NaN", id="nan"),
         pytest.param(b'{"title": "\xff"}', "UTF-8", id="not-utf8"),
         pytest.param("[" * 100_000 + "]" * 100_000, "", id="deep-nesting"),

@@ -16,21 +16,32 @@ from engine.models import Breach, Notification, OutboxMessage, WallEntry
 
 def _breaches(world, case_id):
     with world.system.db.reading() as session:
-        return [(b.rule, b.kind, b.unit) for b in session.scalars(
-            select(Breach).where(Breach.case_id == case_id))]
+        return [
+            (b.rule, b.kind, b.unit)
+            for b in session.scalars(select(Breach).where(Breach.case_id == case_id))
+        ]
 
 
 def _notifications(world, case_id):
     with world.system.db.reading() as session:
-        return [(n.role, n.kind) for n in session.scalars(
-            select(Notification).where(Notification.case_id == case_id))]
+        return [
+            (n.role, n.kind)
+            for n in session.scalars(
+                select(Notification).where(Notification.case_id == case_id)
+            )
+        ]
 
 
 def _outbox(world, case_id):
     with world.system.db.reading() as session:
-        return [(m.kind, m.channel, m.body) for m in session.scalars(
-            select(OutboxMessage).where(OutboxMessage.case_id == case_id)
-            .order_by(OutboxMessage.id))]
+        return [
+            (m.kind, m.channel, m.body)
+            for m in session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.case_id == case_id)
+                .order_by(OutboxMessage.id)
+            )
+        ]
 
 
 def _wall(world, case_id):
@@ -87,8 +98,14 @@ def test_late_verification_records_breach_notifies_manager_and_stays_open(world)
 def test_unverifiable_closes_and_tells_customer_where_to_turn(world):
     case_id = world.start()
 
-    world.complete(case_id, "verify", "gongdan", verification="unverifiable",
-                   verify_note="联系方式无效", authority="当地邮政管理局")
+    world.complete(
+        case_id,
+        "verify",
+        "gongdan",
+        verification="unverifiable",
+        verify_note="联系方式无效",
+        authority="当地邮政管理局",
+    )
 
     case = world.case(case_id)
     assert case.status == "closed"
@@ -145,8 +162,9 @@ def test_24_hours_escalate_to_manager_with_criticism(world):
     assert _wall(world, case_id).status == "escalated"
     assert ("manager", "escalation") in _notifications(world, case_id)
 
-    world.handle(case_id, spec_name="manager_handle",
-                 user=world.handler_for(case_id, "manager"))
+    world.handle(
+        case_id, spec_name="manager_handle", user=world.handler_for(case_id, "manager")
+    )
     assert world.task_names(case_id) == ["reply"]
 
 
@@ -191,8 +209,13 @@ def test_dispute_sends_the_order_back_to_handling(world):
     world.handle(case_id)
     world.reply_confirm_rate(case_id)
 
-    world.complete(case_id, "await_customer", "kefu", disputed="true",
-                   dispute_reason="赔偿金额不合理")
+    world.complete(
+        case_id,
+        "await_customer",
+        "kefu",
+        disputed="true",
+        dispute_reason="赔偿金额不合理",
+    )
     assert world.task_names(case_id) == ["re_review"]
     world.complete(case_id, "re_review", "jingying", review_decision="重新调查赔偿标准")
 
@@ -243,14 +266,28 @@ def test_every_time_node_is_on_record_in_order(world):
     world.complete(case_id, "await_customer", "kefu", disputed="false")
 
     steps = world.audit_steps(case_id)
-    nodes = ["register", "verify", "sign", "post_to_wall_task", "grade", "handle",
-             "reply", "send_reply_task", "confirm", "rate", "publish_result_task",
-             "await_customer", "close_resolved"]
+    nodes = [
+        "register",
+        "verify",
+        "sign",
+        "post_to_wall_task",
+        "grade",
+        "handle",
+        "reply",
+        "send_reply_task",
+        "confirm",
+        "rate",
+        "publish_result_task",
+        "await_customer",
+        "close_resolved",
+    ]
     positions = [steps.index(node) for node in nodes]
     assert positions == sorted(positions)
     events = world.audit(case_id)
     assert all(e.at is not None and e.actor for e in events)
-    verify = next(e for e in events if e.step == "verify" and e.kind == "task_completed")
+    verify = next(
+        e for e in events if e.step == "verify" and e.kind == "task_completed"
+    )
     assert verify.actor == "gongdan"
     assert verify.detail["values"]["verification"] == "verified"
 
@@ -265,4 +302,5 @@ def test_a_late_action_still_records_the_breach_that_fell_due_first(world):
     assert [rule for rule, *_ in _breaches(world, case_id)] == ["verify_15m"]
     order = [(e.kind, e.step) for e in world.audit(case_id)]
     assert order.index(("timer_fired", "verify_sla")) < order.index(
-        ("task_completed", "verify"))
+        ("task_completed", "verify")
+    )

@@ -23,7 +23,8 @@ def test_a_new_engine_over_the_same_database_carries_on(world, database_url, clo
     world.system.db.dispose()
 
     restarted = engine.open_system(
-        engine.Settings(database_url=database_url, demo=True), clock=clock)
+        engine.Settings(database_url=database_url, demo=True), clock=clock
+    )
     world.system, world.engine = restarted, restarted.engine
 
     world.sign_and_grade(case_id)
@@ -43,7 +44,8 @@ def test_timers_due_during_downtime_fire_once_each(world):
     for case_id in (first, second):
         with world.system.db.reading() as session:
             rules = session.scalars(
-                select(Breach.rule).where(Breach.case_id == case_id)).all()
+                select(Breach.rule).where(Breach.case_id == case_id)
+            ).all()
         assert rules == ["verify_15m"]
         fired = [e for e in world.audit(case_id) if e.kind == "timer_fired"]
         assert [e.step for e in fired].count("verify_sla") == 1
@@ -75,8 +77,11 @@ def test_two_concurrent_completes_of_one_task_exactly_one_wins(world):
 
     assert sorted(outcomes) == ["lost", "won"]
     assert world.task_names(case_id) == ["sign"]
-    completed = [e for e in world.audit(case_id)
-                 if e.kind == "task_completed" and e.step == "verify"]
+    completed = [
+        e
+        for e in world.audit(case_id)
+        if e.kind == "task_completed" and e.step == "verify"
+    ]
     assert len(completed) == 1
 
 
@@ -95,7 +100,9 @@ def test_stale_writer_gets_a_conflict_not_an_overwrite(world):
             row.version = version
             merged = session.merge(row)
             merged.current_step = "overwritten"
-    assert "expected to update" in str(caught.value) or "StaleData" in repr(caught.value)
+    assert "expected to update" in str(caught.value) or "StaleData" in repr(
+        caught.value
+    )
     assert world.case(case_id).current_step != "overwritten"
 
 
@@ -118,8 +125,11 @@ def test_handler_of_another_unit_cannot_sign(world):
     case_id = world.start()
     world.verify(case_id)
     unit = world.case(case_id).unit
-    stranger = next(world.user(n) for n in ("chuli_ba", "chuli_th", "chuli_pd")
-                    if world.user(n).unit != unit)
+    stranger = next(
+        world.user(n)
+        for n in ("chuli_ba", "chuli_th", "chuli_pd")
+        if world.user(n).unit != unit
+    )
     task = world.task(case_id, "sign")
 
     with pytest.raises(engine.PermissionDeniedError):
@@ -131,12 +141,20 @@ def test_claimed_task_cannot_be_completed_by_someone_else(world):
     task = world.task(case_id, "verify")
     world.engine.claim(task.id, world.user("gongdan"))
     with world.system.db.transaction() as session:
-        session.add(User(username="gongdan2", display_name="工单中心 二号",
-                         roles="work_order_centre", unit=None,
-                         password_hash=hash_password("x")))
+        session.add(
+            User(
+                username="gongdan2",
+                display_name="工单中心 二号",
+                roles="work_order_centre",
+                unit=None,
+                password_hash=hash_password("x"),
+            )
+        )
 
     with pytest.raises(engine.TaskStateError):
-        world.engine.complete(task.id, world.user("gongdan2"), {"verification": "verified"})
+        world.engine.complete(
+            task.id, world.user("gongdan2"), {"verification": "verified"}
+        )
 
 
 def test_invalid_form_input_changes_nothing(world):
@@ -145,8 +163,9 @@ def test_invalid_form_input_changes_nothing(world):
     before = len(world.audit(case_id))
 
     with pytest.raises(engine.InputError) as caught:
-        world.engine.complete(task.id, world.user("gongdan"),
-                              {"verification": "unverifiable"})
+        world.engine.complete(
+            task.id, world.user("gongdan"), {"verification": "unverifiable"}
+        )
 
     assert set(caught.value.errors) >= {"verify_note", "authority"}
     assert world.task_names(case_id) == ["verify"]
@@ -193,8 +212,11 @@ def test_audit_chain_shows_an_edited_row(world):
     case_id = world.start()
     world.verify(case_id)
     with world.system.db.transaction() as session:
-        event = session.scalars(select(AuditEvent).where(
-            AuditEvent.case_id == case_id, AuditEvent.kind == "task_completed")).first()
+        event = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.case_id == case_id, AuditEvent.kind == "task_completed"
+            )
+        ).first()
         event.actor = "someone_else"
 
     with world.system.db.reading() as session:
@@ -206,8 +228,11 @@ def test_audit_chain_shows_an_edited_row(world):
 def test_audit_chain_shows_a_deleted_last_row(world):
     case_id = world.start()
     with world.system.db.transaction() as session:
-        last = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                               .order_by(AuditEvent.seq.desc())).first()
+        last = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.seq.desc())
+        ).first()
         session.delete(last)
 
     with world.system.db.reading() as session:

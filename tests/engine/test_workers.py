@@ -18,7 +18,8 @@ REDIS_URL = os.environ.get("COMPLAINTS_TEST_REDIS_URL")
 def _breach_counts(world) -> dict[int, int]:
     with world.system.db.reading() as session:
         rows = session.execute(
-            select(Breach.case_id, func.count()).group_by(Breach.case_id)).all()
+            select(Breach.case_id, func.count()).group_by(Breach.case_id)
+        ).all()
     return {case_id: count for case_id, count in rows}
 
 
@@ -85,14 +86,18 @@ def test_celery_worker_fires_timers_through_redis(world, database_url):
 
     from engine import worker
 
-    worker.app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL,
-                           task_default_queue=f"complaints-test-{os.getpid()}")
+    worker.app.conf.update(
+        broker_url=REDIS_URL,
+        result_backend=REDIS_URL,
+        task_default_queue=f"complaints-test-{os.getpid()}",
+    )
     worker.use_system(world.system)
     cases = [world.start(waybill_no=f"SF{2000000000000 + n}") for n in range(3)]
     world.clock.advance(timedelta(minutes=20))
     try:
-        with start_worker(worker.app, pool="solo", perform_ping_check=False,
-                          shutdown_timeout=30):
+        with start_worker(
+            worker.app, pool="solo", perform_ping_check=False, shutdown_timeout=30
+        ):
             fired = worker.fire_due_timers.delay().get(timeout=60)
             again = worker.fire_due_timers.delay().get(timeout=60)
             delivered = worker.deliver_outbox.delay().get(timeout=60)

@@ -45,8 +45,12 @@ STEP_VALUES: dict[str, dict[str, Any]] = {
     "verify": {"verification": "verified", "identity_checked": True},
     "sign": {"sign_ack": True},
     "grade": {"nature": "delay", "severity": "medium"},
-    "handle": {"result": "已赔付并致歉。", "responsible_party": "宝安网点",
-               "measure_taken": "赔偿运费", "resolved": True},
+    "handle": {
+        "result": "已赔付并致歉。",
+        "responsible_party": "宝安网点",
+        "measure_taken": "赔偿运费",
+        "resolved": True,
+    },
 }
 
 
@@ -63,14 +67,16 @@ def clock() -> engine.FakeClock:
 
 @pytest.fixture
 def app(tmp_path: Path, clock: engine.FakeClock) -> Iterator[Flask]:
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'complaints.sqlite3'}",
-        "SWEEPER": False,
-        "DEMO": True,
-        "CLOCK": clock,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'complaints.sqlite3'}",
+            "SWEEPER": False,
+            "DEMO": True,
+            "CLOCK": clock,
+        }
+    )
     yield app
     app.extensions["complaints"].db.dispose()
 
@@ -95,8 +101,9 @@ class Browser:
     def get(self, url: str, **kwargs: Any) -> TestResponse:
         return self.client.get(url, **kwargs)
 
-    def post(self, url: str, data: Mapping[str, Any] | None = None,
-             **kwargs: Any) -> TestResponse:
+    def post(
+        self, url: str, data: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> TestResponse:
         form = {"csrf_token": self.csrf(), **(data or {})}
         return self.client.post(url, data=form, **kwargs)
 

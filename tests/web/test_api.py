@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 NESTED_COMPLAINT: dict[str, Any] = {
     "channel": "email",
     "waybill_no": "SF7543231948757",
-    "complainant": {"name": "林娜", "phone": "19900000002",
-                    "email": "user02@example.com"},
+    "complainant": {
+        "name": "林娜",
+        "phone": "19900000002",
+        "email": "user02@example.com",
+    },
     "category": "damage",
     "severity": "high",
     "description": "收到的显示器外箱完好但屏幕碎裂。",
@@ -24,8 +27,9 @@ NESTED_COMPLAINT: dict[str, Any] = {
 
 
 def api_login(client: FlaskClient, username: str) -> TestResponse:
-    response = client.post("/api/login", json={"username": username,
-                                               "password": "demo"})
+    response = client.post(
+        "/api/login", json={"username": username, "password": "demo"}
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response
 
@@ -48,8 +52,9 @@ def test_api_needs_a_session(browser: Browser) -> None:
 
 
 def test_api_login_with_a_wrong_password_is_401(browser: Browser) -> None:
-    response = browser.client.post("/api/login", json={"username": "kefu",
-                                                       "password": "x"})
+    response = browser.client.post(
+        "/api/login", json={"username": "kefu", "password": "x"}
+    )
 
     assert response.status_code == 401
     assert "用户名或密码不正确" in response.get_json()["message"]
@@ -61,14 +66,14 @@ def test_api_post_without_json_or_fetch_header_is_refused(
     api_login(browser.client, "gongdan")
     verify = drive.task(case_id, "verify")
 
-    form_post = browser.client.post(f"/api/tasks/{verify.id}/claim",
-                                    data={"x": "1"})
+    form_post = browser.client.post(f"/api/tasks/{verify.id}/claim", data={"x": "1"})
     assert form_post.status_code == 400
     assert "X-Requested-With" in form_post.get_json()["message"]
     assert drive.task(case_id, "verify").assignee is None
 
-    fetch_post = browser.client.post(f"/api/tasks/{verify.id}/claim",
-                                     headers={"X-Requested-With": "fetch"})
+    fetch_post = browser.client.post(
+        f"/api/tasks/{verify.id}/claim", headers={"X-Requested-With": "fetch"}
+    )
     assert fetch_post.status_code == 200
     assert drive.task(case_id, "verify").assignee == "gongdan"
 
@@ -88,13 +93,15 @@ def test_api_complaint_claim_and_complete(browser: Browser, drive: Driver) -> No
     claimed = browser.client.post(f"/api/tasks/{task['id']}/claim", json={})
     assert claimed.get_json()["ok"] is True
 
-    invalid = browser.client.post(f"/api/tasks/{task['id']}/complete",
-                                  json={"verification": "maybe"})
+    invalid = browser.client.post(
+        f"/api/tasks/{task['id']}/complete", json={"verification": "maybe"}
+    )
     assert invalid.status_code == 422
     assert "verification" in invalid.get_json()["errors"]
 
-    done = browser.client.post(f"/api/tasks/{task['id']}/complete",
-                               json={"verification": "verified"})
+    done = browser.client.post(
+        f"/api/tasks/{task['id']}/complete", json={"verification": "verified"}
+    )
     assert done.status_code == 200
     assert [t.spec_name for t in drive.tasks(case_id)] == ["sign"]
 
@@ -102,8 +109,9 @@ def test_api_complaint_claim_and_complete(browser: Browser, drive: Driver) -> No
 def test_api_complaint_with_invalid_fields_is_422(browser: Browser) -> None:
     api_login(browser.client, "kefu")
 
-    response = browser.client.post("/api/complaints",
-                                   json={**NESTED_COMPLAINT, "waybill_no": "??"})
+    response = browser.client.post(
+        "/api/complaints", json={**NESTED_COMPLAINT, "waybill_no": "??"}
+    )
 
     assert response.status_code == 422
     assert "waybill_no" in response.get_json()["errors"]
@@ -141,7 +149,10 @@ def test_api_errors_are_json(browser: Browser) -> None:
     missing = browser.client.post("/api/tasks/nope/claim", json={})
 
     assert missing.status_code == 404
-    assert missing.get_json() == {
-        "ok": False, "status": 404, "message": "No open task 'nope' exists.",
+    body = missing.get_json()
+    assert "No open task 'nope' exists." in body.pop("message")
+    assert body == {
+        "ok": False,
+        "status": 404,
         "error": "NotFoundError",
     }

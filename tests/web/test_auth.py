@@ -30,8 +30,10 @@ def test_login_form_carries_a_working_token(browser: Browser) -> None:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match
 
-    response = browser.client.post("/login", data={
-        "username": "kefu", "password": "demo", "csrf_token": match.group(1)})
+    response = browser.client.post(
+        "/login",
+        data={"username": "kefu", "password": "demo", "csrf_token": match.group(1)},
+    )
 
     assert response.status_code == 302
 
@@ -52,8 +54,9 @@ def test_anonymous_inbox_redirects_to_login(browser: Browser) -> None:
 
 
 def test_login_never_redirects_off_site(browser: Browser) -> None:
-    response = browser.post("/login", {"username": "kefu", "password": "demo",
-                                       "next": "//evil.example/x"})
+    response = browser.post(
+        "/login", {"username": "kefu", "password": "demo", "next": "//evil.example/x"}
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/inbox"
@@ -68,8 +71,9 @@ def test_logout_is_post_only_and_ends_the_session(browser: Browser) -> None:
 
 
 def test_post_without_csrf_token_is_400(browser: Browser) -> None:
-    response = browser.client.post("/login", data={"username": "kefu",
-                                                   "password": "demo"})
+    response = browser.client.post(
+        "/login", data={"username": "kefu", "password": "demo"}
+    )
 
     assert response.status_code == 400
     assert "安全令牌" in response.get_data(as_text=True)
@@ -78,8 +82,9 @@ def test_post_without_csrf_token_is_400(browser: Browser) -> None:
 
 def test_post_with_a_wrong_csrf_token_is_400(browser: Browser) -> None:
     browser.csrf()
-    response = browser.client.post("/login", data={
-        "username": "kefu", "password": "demo", "csrf_token": "forged"})
+    response = browser.client.post(
+        "/login", data={"username": "kefu", "password": "demo", "csrf_token": "forged"}
+    )
 
     assert response.status_code == 400
 

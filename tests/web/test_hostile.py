@@ -34,8 +34,10 @@ def test_script_in_a_form_value_is_escaped_in_the_audit_trail(
 ) -> None:
     verify = drive.task(case_id, "verify")
     browser.login("gongdan")
-    browser.post(f"/tasks/{verify.id}/complete",
-                 {"verification": "verified", "verify_note": SCRIPT})
+    browser.post(
+        f"/tasks/{verify.id}/complete",
+        {"verification": "verified", "verify_note": SCRIPT},
+    )
 
     page = browser.get(f"/cases/{case_id}").get_data(as_text=True)
 
@@ -68,18 +70,23 @@ def test_nul_characters_in_intake_are_refused(
     assert "\x00" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("value, message", [
-    (HUGE, "最多只能输入 2000 个字符"),
-    ("备注\x00", "不能含有控制字符"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (HUGE, "最多只能输入 2000 个字符"),
+        ("备注\x00", "不能含有控制字符"),
+    ],
+)
 def test_hostile_task_form_values_are_refused(
     browser: Browser, drive: Driver, case_id: int, value: str, message: str
 ) -> None:
     verify = drive.task(case_id, "verify")
     browser.login("gongdan")
 
-    response = browser.post(f"/tasks/{verify.id}/complete",
-                            {"verification": "verified", "verify_note": value})
+    response = browser.post(
+        f"/tasks/{verify.id}/complete",
+        {"verification": "verified", "verify_note": value},
+    )
 
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -92,8 +99,9 @@ def test_duplicate_values_for_one_field_are_refused(
     verify = drive.task(case_id, "verify")
     browser.login("gongdan")
 
-    response = browser.post(f"/tasks/{verify.id}/complete",
-                            {"verification": ["verified", "unverifiable"]})
+    response = browser.post(
+        f"/tasks/{verify.id}/complete", {"verification": ["verified", "unverifiable"]}
+    )
 
     assert response.status_code == 422
     assert "此项只能提交一个值" in response.get_data(as_text=True)
@@ -108,9 +116,14 @@ def test_nul_and_huge_search_keys_get_a_message(browser: Browser) -> None:
         assert "请输入不超过40个字符" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("username, password", [
-    ("kefu\x00", "demo"), ("k" * 50_000, "demo"), ("kefu", "d\x00emo"),
-])
+@pytest.mark.parametrize(
+    "username, password",
+    [
+        ("kefu\x00", "demo"),
+        ("k" * 50_000, "demo"),
+        ("kefu", "d\x00emo"),
+    ],
+)
 def test_hostile_login_input_is_refused(
     browser: Browser, username: str, password: str
 ) -> None:
@@ -123,8 +136,9 @@ def test_hostile_login_input_is_refused(
 def test_deeply_nested_json_is_refused(browser: Browser) -> None:
     body = "[" * 100_000 + "]" * 100_000
 
-    response = browser.client.post("/api/login", data=body,
-                                   content_type="application/json")
+    response = browser.client.post(
+        "/api/login", data=body, content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert "JSON" in response.get_json()["message"]

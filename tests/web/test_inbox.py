@@ -62,8 +62,10 @@ def test_claim_and_complete_verify_moves_the_case_on(
     assert drive.task(case_id, "verify").assignee == "gongdan"
     assert "我已认领" in browser.get("/inbox").get_data(as_text=True)
 
-    done = browser.post(f"/tasks/{verify.id}/complete",
-                        {"verification": "verified", "identity_checked": "true"})
+    done = browser.post(
+        f"/tasks/{verify.id}/complete",
+        {"verification": "verified", "identity_checked": "true"},
+    )
     assert done.status_code == 302
     assert done.headers["Location"] == "/inbox"
     assert [t.spec_name for t in drive.tasks(case_id)] == ["sign"]
@@ -80,8 +82,11 @@ def test_sign_task_is_not_shown_to_handlers_of_other_units(
 ) -> None:
     drive.through(case_id, "verify")
     sign = drive.task(case_id, "sign")
-    other = next(u for u in ("chuli_ba", "chuli_th", "chuli_pd")
-                 if u != drive.handler_for(case_id))
+    other = next(
+        u
+        for u in ("chuli_ba", "chuli_th", "chuli_pd")
+        if u != drive.handler_for(case_id)
+    )
     browser.login(other)
 
     assert sign.id not in browser.get("/inbox").get_data(as_text=True)
@@ -99,8 +104,9 @@ def test_task_page_renders_every_field_of_the_form(
     assert 'type="radio" name="verification" value="verified"' in page
     assert 'type="checkbox" id="field-identity_checked"' in page
     assert re.search(r'<textarea id="field-verify_note"[^>]*maxlength="2000"', page)
-    assert re.search(r'<input type="text" id="field-authority"[^>]*maxlength="200"',
-                     page)
+    assert re.search(
+        r'<input type="text" id="field-authority"[^>]*maxlength="200"', page
+    )
     assert "核实结果" in page and '<span class="req"' in page
 
 
@@ -136,8 +142,10 @@ def test_invalid_form_shows_the_error_and_keeps_the_values(
     verify = drive.task(case_id, "verify")
     browser.login("gongdan")
 
-    response = browser.post(f"/tasks/{verify.id}/complete", {
-        "verification": "unverifiable", "verify_note": "电话无人接听，身份无法确认"})
+    response = browser.post(
+        f"/tasks/{verify.id}/complete",
+        {"verification": "unverifiable", "verify_note": "电话无人接听，身份无法确认"},
+    )
 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -154,8 +162,9 @@ def test_user_without_the_role_cannot_complete_a_task(
     verify = drive.task(case_id, "verify")
     browser.login("kefu")
 
-    response = browser.post(f"/tasks/{verify.id}/complete",
-                            {"verification": "verified"})
+    response = browser.post(
+        f"/tasks/{verify.id}/complete", {"verification": "verified"}
+    )
 
     assert response.status_code == 403
     assert [t.spec_name for t in drive.tasks(case_id)] == ["verify"]
@@ -181,8 +190,9 @@ def test_json_clients_get_the_task_state_error_status(
     verify = drive.task(case_id, "verify")
     browser.login("gongdan")
 
-    response = browser.post(f"/tasks/{verify.id}/release",
-                            headers={"Accept": "application/json"})
+    response = browser.post(
+        f"/tasks/{verify.id}/release", headers={"Accept": "application/json"}
+    )
 
     assert response.status_code == 409
     assert response.get_json()["error"] == "TaskStateError"
@@ -198,8 +208,9 @@ def test_claim_release_round_trip_returns_to_next(
     assert claimed.headers["Location"] == "/inbox"
     assert drive.task(case_id, "verify").assignee == "gongdan"
 
-    released = browser.post(f"/tasks/{verify.id}/release",
-                            {"next": "https://evil.example/"})
+    released = browser.post(
+        f"/tasks/{verify.id}/release", {"next": "https://evil.example/"}
+    )
     assert released.headers["Location"] == f"/tasks/{verify.id}"
     assert drive.task(case_id, "verify").assignee is None
 
@@ -218,14 +229,20 @@ def test_overdue_tasks_are_marked(
 
 
 def test_manager_sees_breach_notification_after_the_timer_fires(
-    browser: Browser, drive: Driver, clock: engine.FakeClock,
-    system: engine.System, case_id: int,
+    browser: Browser,
+    drive: Driver,
+    clock: engine.FakeClock,
+    system: engine.System,
+    case_id: int,
 ) -> None:
     clock.advance(timedelta(minutes=16))
     system.engine.fire_due_timers()
     unit = drive.case(case_id).unit
-    manager = next(u for u in ("jingli_ba", "jingli_th", "jingli_pd")
-                   if drive.staff(u).unit == unit)
+    manager = next(
+        u
+        for u in ("jingli_ba", "jingli_th", "jingli_pd")
+        if drive.staff(u).unit == unit
+    )
     browser.login(manager)
 
     page = browser.get("/inbox").get_data(as_text=True)
@@ -240,10 +257,14 @@ def test_integer_choices_render_as_radio_buttons(
 ) -> None:
     drive.through(case_id, "verify", "sign", "grade", "handle")
     handler = drive.handler_for(case_id)
-    system.engine.complete(drive.task(case_id, "reply").id, drive.staff("kefu"),
-                           {"reply_channel": "sms", "reply_text": "已处理完毕。"})
-    system.engine.complete(drive.task(case_id, "confirm").id, drive.staff(handler),
-                           {"confirm_ack": True})
+    system.engine.complete(
+        drive.task(case_id, "reply").id,
+        drive.staff("kefu"),
+        {"reply_channel": "sms", "reply_text": "已处理完毕。"},
+    )
+    system.engine.complete(
+        drive.task(case_id, "confirm").id, drive.staff(handler), {"confirm_ack": True}
+    )
     rate = drive.task(case_id, "rate")
     browser.login(handler.replace("chuli", "jingli"))
 

@@ -38,8 +38,9 @@ def test_invalid_intake_shows_field_errors_and_keeps_values(
 ) -> None:
     browser.login("kefu")
 
-    response = browser.post("/intake", {**complaint, "complainant_phone": "call me",
-                                        "category": "weather"})
+    response = browser.post(
+        "/intake", {**complaint, "complainant_phone": "call me", "category": "weather"}
+    )
 
     assert response.status_code == 422
     page = response.get_data(as_text=True)

@@ -53,8 +53,11 @@ def test_wall_tv_mode_refreshes_without_navigation(
 
 
 def test_wall_marks_a_passed_handling_deadline_overdue(
-    browser: Browser, drive: Driver, clock: engine.FakeClock,
-    system: engine.System, case_id: int,
+    browser: Browser,
+    drive: Driver,
+    clock: engine.FakeClock,
+    system: engine.System,
+    case_id: int,
 ) -> None:
     drive.through(case_id, "verify", "sign")
     assert "已超时 overdue" not in browser.get("/wall").get_data(as_text=True)
