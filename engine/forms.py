@@ -348,10 +348,11 @@ def _clean_all(
         except _Invalid as problem:
             problems[field.name] = problem
             continue
-        if value is _MISSING:
+        if isinstance(value, _Absent):
             absent.add(field.name)
-            value = _empty_value(field)
-        cleaned[field.name] = value
+            cleaned[field.name] = _empty_value(field)
+        else:
+            cleaned[field.name] = value
     return cleaned, absent, problems
 
 

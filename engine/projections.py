@@ -96,8 +96,8 @@ def _sync_open_tasks(
             session.delete(row)
 
     for task_id, task in wanted.items():
-        row = rows.get(task_id)
-        if row is None:
+        existing = rows.get(task_id)
+        if existing is None:
             role = loaded.manifest.role_for_lane(task.lane)
             session.add(
                 OpenTask(
@@ -113,7 +113,7 @@ def _sync_open_tasks(
                 )
             )
         else:
-            row.due_at = task.due_at
+            existing.due_at = task.due_at
 
 
 def _update_header(

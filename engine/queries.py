@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from .audit import ChainCheck, verify_chain
 from .errors import NotFoundError
@@ -117,7 +118,7 @@ class WallView:
 
 def inbox(session: Session, user: Staff) -> list[TaskView]:
     """Open tasks of the user's roles (and unit, for unit-scoped roles)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for role in user.roles:
         if role in UNIT_SCOPED_ROLES and user.unit:
             conditions.append((OpenTask.role == role) & (OpenTask.unit == user.unit))
@@ -264,7 +265,7 @@ def wall(session: Session, *, limit: int = 200) -> list[WallView]:
 def notifications(
     session: Session, user: Staff, *, limit: int = 50
 ) -> list[Notification]:
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for role in user.roles:
         if role in UNIT_SCOPED_ROLES and user.unit:
             conditions.append(

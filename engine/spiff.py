@@ -93,7 +93,7 @@ class _PinnedDatetime(datetime):
     """``datetime`` whose ``now()`` is the time pinned by the running command."""
 
     @classmethod
-    def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+    def now(cls, tz: Any = None) -> Any:
         moment = pinned_now()
         if moment is None:
             return datetime.now(tz)
@@ -133,7 +133,7 @@ def service_handler(handler: ServiceHandler) -> Iterator[None]:
         _service_handler.reset(token)
 
 
-class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
     """What the library calls directly for some conditions; safe as well.
 
     SpiffWorkflow evaluates sequence-flow conditions (and message correlations)
@@ -164,7 +164,7 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
         raise RuntimeError("Service calls go through the script engine.")
 
 
-class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+class SafeScriptEngine(PythonScriptEngine):
     """Evaluates diagram text with the safe evaluator; calls engine operations."""
 
     def validate(self, expression: str) -> None:
@@ -204,7 +204,7 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         return json.dumps(dict(handler(call)))
 
 
-class ExpressionFailure(SpiffWorkflowException):  # type: ignore[misc]
+class ExpressionFailure(SpiffWorkflowException):
     def __init__(self, task: SpiffTask, expression: str, reason: str) -> None:
         super().__init__(f"Expression {expression!r} failed: {reason}")
         self.task = task
