@@ -26,7 +26,15 @@ from .errors import (
     Problem,
     TaskStateError,
 )
-from .intake import CATEGORIES, CHANNELS, SEVERITIES, UNITS, Intake, parse_intake
+from .intake import (
+    CATEGORIES,
+    CHANNELS,
+    INTAKE_FIELDS,
+    SEVERITIES,
+    UNITS,
+    Intake,
+    parse_intake,
+)
 from .service import Engine
 from .sweeper import Sweeper
 from .system import (
@@ -42,6 +50,7 @@ from .users import DEMO_PASSWORD, Staff, authenticate, demo_staff, find_staff
 __all__ = [
     "CATEGORIES",
     "DEMO_PASSWORD",
+    "INTAKE_FIELDS",
     "CHANNELS",
     "SEVERITIES",
     "UNITS",

@@ -29,6 +29,19 @@ SEVERITIES = ("low", "medium", "high", "critical")
 # routed to one by its waybill number.
 UNITS = ("深圳宝安营业部", "广州天河营业部", "上海浦东营业部")
 
+# The fields of a complaint as an intake form or a flat API body names them.
+INTAKE_FIELDS = (
+    "channel",
+    "waybill_no",
+    "complainant_name",
+    "complainant_phone",
+    "complainant_email",
+    "category",
+    "severity",
+    "description",
+    "unit",
+)
+
 _WAYBILL = re.compile(r"^[A-Z]{0,4}[0-9]{8,20}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,20}$")
@@ -70,20 +83,7 @@ def parse_intake(raw: Mapping[str, Any], *, now: datetime) -> Intake:
         flat = dict(raw)
 
     errors: dict[str, str] = {}
-    text = {
-        k: _text(flat.get(k), k, errors)
-        for k in (
-            "channel",
-            "waybill_no",
-            "complainant_name",
-            "complainant_phone",
-            "complainant_email",
-            "category",
-            "severity",
-            "description",
-            "unit",
-        )
-    }
+    text = {k: _text(flat.get(k), k, errors) for k in INTAKE_FIELDS}
 
     _choose(text, "channel", CHANNELS, errors)
     _choose(text, "category", CATEGORIES, errors)

@@ -46,6 +46,28 @@ logger = logging.getLogger(__name__)
 PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
 
 
+def _assign(
+    ctx: CommandContext,
+    audit: AuditLog,
+    row: OpenTask,
+    assignee: str | None,
+    kind: str,
+    title: str,
+) -> None:
+    """Claim or release an open task, on record."""
+    row.assignee = assignee
+    row.claimed_at = ctx.now if assignee else None
+    ctx.case.updated_at = ctx.now
+    audit.append(
+        at=ctx.now,
+        actor=ctx.actor,
+        kind=kind,
+        step=row.spec_name,
+        title=f"{title}: {row.title}",
+    )
+    ctx.case.audit_head = audit.head
+
+
 @contextlib.contextmanager
 def _conflicts_as_errors(case_id: int | None) -> Iterator[None]:
     """Turn the database's ways of saying "someone else wrote first" into one."""
@@ -166,17 +188,7 @@ class Engine:
                     f"{row.assignee}.",
                     task_id=task_id,
                 )
-            row.assignee = user.username
-            row.claimed_at = ctx.now
-            ctx.case.updated_at = ctx.now
-            audit.append(
-                at=ctx.now,
-                actor=user.username,
-                kind="claimed",
-                step=row.spec_name,
-                title=f"认领 Claimed: {row.title}",
-            )
-            ctx.case.audit_head = audit.head
+            _assign(ctx, audit, row, user.username, "claimed", "认领 Claimed")
 
         self._task_command(task_id, user, claim_row)
 
@@ -193,17 +205,7 @@ class Engine:
                     "a task can release it.",
                     task_id=task_id,
                 )
-            row.assignee = None
-            row.claimed_at = None
-            ctx.case.updated_at = ctx.now
-            audit.append(
-                at=ctx.now,
-                actor=user.username,
-                kind="released",
-                step=row.spec_name,
-                title=f"放弃认领 Released: {row.title}",
-            )
-            ctx.case.audit_head = audit.head
+            _assign(ctx, audit, row, None, "released", "放弃认领 Released")
 
         self._task_command(task_id, user, release_row)
 

@@ -20,17 +20,7 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("intake", __name__)
 
-FIELDS: Final = (
-    "channel",
-    "waybill_no",
-    "complainant_name",
-    "complainant_phone",
-    "complainant_email",
-    "category",
-    "severity",
-    "description",
-    "unit",
-)
+FIELDS: Final = engine.INTAKE_FIELDS
 
 
 def _page(

@@ -16,7 +16,9 @@ ROWS = [
 
 
 @pytest.mark.parametrize("nature, severity, level, measure, label", ROWS)
-def test_grade_decides_level_and_measure(world, nature, severity, level, measure, label):
+def test_grade_decides_level_and_measure(
+    world, nature, severity, level, measure, label
+):
     case_id = world.start()
     world.verify(case_id)
     handler = world.handler_for(case_id)
@@ -26,7 +28,10 @@ def test_grade_decides_level_and_measure(world, nature, severity, level, measure
 
     decision = next(e for e in world.audit(case_id) if e.kind == "decision")
     assert decision.detail["decided"] == {
-        "level": level, "measure": measure, "measure_label": label}
+        "level": level,
+        "measure": measure,
+        "measure_label": label,
+    }
     _, initial = world.engine.task_form(world.task(case_id, "handle").id)
     assert initial["measure_taken"] == label
 
