@@ -112,8 +112,12 @@ def _sync_open_tasks(
                     due_at=task.due_at,
                 )
             )
-        else:
+        elif existing.due_at is None or (
+            task.due_at is not None and task.due_at < existing.due_at
+        ):
             existing.due_at = task.due_at
+        # Otherwise the deadline already shown stays: a passed deadline whose
+        # timer fired (a non-interrupting breach) keeps the task marked overdue.
 
 
 def _update_header(

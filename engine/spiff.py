@@ -610,31 +610,41 @@ class CaseRunner:
             raise LookupError(task_id)
         return task
 
-    def _timers_by_host(self) -> dict[Any, list[datetime]]:
-        """Due times of waiting boundary timers, keyed by the task they guard."""
-        hosts: dict[Any, list[datetime]] = {}
+    def _timers_by_host(self) -> dict[Any, list[tuple[datetime, bool]]]:
+        """Waiting boundary timers (due, interrupting), keyed by what they guard."""
+        hosts: dict[Any, list[tuple[datetime, bool]]] = {}
         for task in self._wf.event_manager.tasks.values():
             due = _timer_due(task)
             split = task.parent
             if due is None or split is None:
                 continue
+            interrupting = bool(getattr(task.task_spec, "cancel_activity", True))
             for sibling in split.children:
                 if sibling is not task:
-                    hosts.setdefault(sibling.id, []).append(due)
+                    hosts.setdefault(sibling.id, []).append((due, interrupting))
         return hosts
 
     def _due_for(
-        self, task: SpiffTask, hosts: Mapping[Any, list[datetime]]
+        self, task: SpiffTask, hosts: Mapping[Any, list[tuple[datetime, bool]]]
     ) -> datetime | None:
-        # A timer on the task itself, or on any subprocess that encloses it.
-        dues: list[datetime] = []
-        current: SpiffTask | None = task
+        """The task's deadline: a timer on the task itself, or an interrupting
+        timer on a subprocess that encloses it (which would take the task away).
+
+        A non-interrupting timer on an enclosing subprocess (the 3-day report)
+        watches the whole case; it is not a deadline of each task inside.
+        """
+        dues = [due for due, _ in hosts.get(task.id, [])]
+        current = self._enclosing(task)
         while current is not None:
-            dues.extend(hosts.get(current.id, []))
-            workflow = current.workflow
-            parent_id = getattr(workflow, "parent_task_id", None)
-            current = self._wf.get_task_from_id(parent_id) if parent_id else None
+            dues.extend(
+                due for due, interrupting in hosts.get(current.id, []) if interrupting
+            )
+            current = self._enclosing(current)
         return min(dues) if dues else None
+
+    def _enclosing(self, task: SpiffTask) -> SpiffTask | None:
+        parent_id = getattr(task.workflow, "parent_task_id", None)
+        return self._wf.get_task_from_id(parent_id) if parent_id else None
 
 
 def _decision_outputs(task: SpiffTask) -> dict[str, Any]:

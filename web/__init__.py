@@ -73,8 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.jinja_env.trim_blocks = True
-    app.jinja_env.lstrip_blocks = True
+    # Block tags keep their surrounding whitespace: templates put one HTML
+    # attribute per line inside {% if %}, and trimming would glue them together.
 
     _open_system(app)
 

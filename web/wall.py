@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine import queries
@@ -20,7 +20,8 @@ from .presenters import Deadline, deadline
 
 bp = Blueprint("wall", __name__)
 
-TV_REFRESH_SECONDS: Final = 30
+TV_REFRESH_SECONDS: Final = 20
+TV_ROWS_PER_PAGE: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,23 @@ def board() -> ResponseReturnValue:
 
 @bp.get("/wall/tv")
 def tv() -> ResponseReturnValue:
+    """Full screen for the office TV: one page of orders, then the next page.
+
+    The page refreshes itself onto the following page, so every order comes
+    round on a screen that nobody scrolls.
+    """
     moment = now()
+    rows = wall_rows(moment)
+    pages = max(1, -(-len(rows) // TV_ROWS_PER_PAGE))
+    page = request.args.get("page", "1")
+    number = int(page) if page.isdigit() and 1 <= int(page) <= pages else 1
+    start = (number - 1) * TV_ROWS_PER_PAGE
     return render_template(
-        "wall/tv.html", rows=wall_rows(moment), now=moment, refresh=TV_REFRESH_SECONDS
+        "wall/tv.html",
+        rows=rows[start : start + TV_ROWS_PER_PAGE],
+        now=moment,
+        refresh=TV_REFRESH_SECONDS,
+        page=number,
+        pages=pages,
+        next_url=url_for("wall.tv", page=number % pages + 1),
     )

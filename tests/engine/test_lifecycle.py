@@ -304,3 +304,26 @@ def test_a_late_action_still_records_the_breach_that_fell_due_first(world):
     assert order.index(("timer_fired", "verify_sla")) < order.index(
         ("task_completed", "verify")
     )
+
+
+def test_a_missed_verification_deadline_stays_on_the_task(world):
+    case_id = world.start()
+    due = world.task(case_id, "verify").due_at
+
+    world.advance(minutes=16)
+
+    task = world.task(case_id, "verify")
+    assert task.due_at == due
+    assert task.overdue(world.clock.now())
+
+
+def test_tasks_show_their_own_deadlines_not_the_case_report(world):
+    case_id = world.start()
+    world.verify(case_id)
+    sign = world.task(case_id, "sign")
+    assert sign.due_at == world.clock.now() + timedelta(hours=24)
+
+    world.sign_and_grade(case_id)
+    world.handle(case_id)
+    # The reply has no deadline of its own; the 3-day report watches the case.
+    assert world.task(case_id, "reply").due_at is None

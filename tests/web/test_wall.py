@@ -45,11 +45,23 @@ def test_wall_tv_mode_refreshes_without_navigation(
 
     page = browser.get("/wall/tv").get_data(as_text=True)
 
-    assert '<meta http-equiv="refresh" content="30">' in page
+    assert '<meta http-equiv="refresh" content="20; url=/wall/tv?page=1">' in page
     assert 'class="tv"' in page
     assert 'class="topbar"' not in page
     assert drive.case(case_id).work_order_no in page
     assert complaint["complainant_name"] not in page
+
+
+def test_wall_tv_mode_pages_through_every_order(
+    browser: Browser, drive: Driver, complaint: dict[str, str], case_id: int
+) -> None:
+    drive.through(case_id, "verify", "sign")
+
+    # An out-of-range page falls back to the first, which holds the order.
+    page = browser.get("/wall/tv?page=99").get_data(as_text=True)
+
+    assert drive.case(case_id).work_order_no in page
+    assert "1 / 1" in page
 
 
 def test_wall_marks_a_passed_handling_deadline_overdue(
