@@ -45,6 +45,7 @@ from .system import (
     import_complaints,
     open_system,
 )
+from .text import split_bilingual
 from .users import DEMO_PASSWORD, Staff, authenticate, demo_staff, find_staff
 
 __all__ = [
@@ -84,4 +85,5 @@ __all__ = [
     "parse_intake",
     "queries",
     "read_folder",
+    "split_bilingual",
 ]

@@ -39,6 +39,7 @@ from .models import Case, Definition, OpenTask
 from .operations import SYSTEM_ACTOR, CommandContext
 from .projections import refresh_case
 from .spiff import CaseRunner, describe_failure, service_handler
+from .text import bilingual
 from .users import Staff
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _assign(
     row: OpenTask,
     assignee: str | None,
     kind: str,
-    title: str,
+    title: tuple[str, str],
 ) -> None:
     """Claim or release an open task, on record."""
     row.assignee = assignee
@@ -63,7 +64,7 @@ def _assign(
         actor=ctx.actor,
         kind=kind,
         step=row.spec_name,
-        title=f"{title}: {row.title}",
+        title=bilingual(*title, row.title),
     )
     ctx.case.audit_head = audit.head
 
@@ -188,7 +189,7 @@ class Engine:
                     f"{row.assignee}.",
                     task_id=task_id,
                 )
-            _assign(ctx, audit, row, user.username, "claimed", "认领 Claimed")
+            _assign(ctx, audit, row, user.username, "claimed", ("认领", "Claimed"))
 
         self._task_command(task_id, user, claim_row)
 
@@ -205,7 +206,7 @@ class Engine:
                     "a task can release it.",
                     task_id=task_id,
                 )
-            _assign(ctx, audit, row, None, "released", "放弃认领 Released")
+            _assign(ctx, audit, row, None, "released", ("放弃认领", "Released"))
 
         self._task_command(task_id, user, release_row)
 

@@ -8,7 +8,6 @@ server fails the run instead of skipping silently.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -213,7 +212,3 @@ class World:
 def world(system: engine.System, clock: engine.FakeClock) -> World:
     return World(system, clock)
 
-
-def sample_lines() -> list[dict[str, Any]]:
-    path = REPO / "engine" / "demo" / "complaints.jsonl"
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]

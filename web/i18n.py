@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
+import engine
 from flask import Flask, g, has_request_context, request, session, url_for
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "wall.signature": ("处理人签字", "Handler's signature"),
     "wall.rating": ("领导评价", "Leader's rating"),
     "wall.updated": ("更新于 {time}", "Updated {time}"),
-    "deadline.overdue": ("已超时 overdue", "overdue"),
+    "deadline.overdue": ("已超时", "overdue"),
     # audit
     "audit.title": ("工单查询", "Cases"),
     "audit.search": ("工单号", "Work-order number"),
@@ -329,6 +330,14 @@ def label(kind: str, code: str | None) -> str:
     return _pick(pair, current_language()) if pair else code
 
 
+def in_language(text: str | None, lang: str | None = None) -> str:
+    """One language of a bilingual text such as ``"核实 Verify"``."""
+    if not text:
+        return ""
+    chinese, english = engine.split_bilingual(text)
+    return english if (lang or current_language()) == "en" else chinese
+
+
 def lang_url(lang: str) -> str:
     """This page in another language; a page made by a POST falls back to the inbox."""
     if request.method != "GET" or request.endpoint is None:
@@ -350,9 +359,11 @@ def choose_language() -> None:
 
 def init_app(app: Flask) -> None:
     app.before_request(choose_language)
+    app.jinja_env.filters["pick"] = in_language
     app.jinja_env.globals.update(
         t=t,
         label=label,
+        in_language=in_language,
         current_language=current_language,
         lang_url=lang_url,
     )

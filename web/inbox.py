@@ -28,7 +28,7 @@ from engine import queries
 from .auth import current_user, login_required, safe_next
 from .context import commands, now, reading
 from .errors import wants_json
-from .i18n import current_language, t
+from .i18n import current_language, in_language, t
 from .presenters import row_dict
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def task_page(task_id: str) -> ResponseReturnValue:
 
 def _title(task_id: str) -> str:
     with reading() as session:
-        return visible_task(session, task_id).title
+        return in_language(visible_task(session, task_id).title)
 
 
 def _back(task_id: str | None = None) -> ResponseReturnValue:
@@ -126,7 +126,7 @@ def _button(
     except (engine.ConflictError, engine.TaskStateError) as exc:
         if wants_json():
             raise
-        flash(str(exc), "error")
+        flash(in_language(str(exc)), "error")
         return _back(task_id)
     flash(t(done, title=title), "ok")
     return _back(task_id)
@@ -159,7 +159,7 @@ def complete(task_id: str) -> ResponseReturnValue:
     except (engine.ConflictError, engine.TaskStateError) as exc:
         if wants_json():
             raise
-        flash(str(exc), "error")
+        flash(in_language(str(exc)), "error")
         return _back(task_id)
 
     logger.info("Task completed", extra={"task_id": task_id})

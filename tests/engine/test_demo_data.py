@@ -3,14 +3,21 @@ then four days of demo clock with a sweep between steps."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 import engine
 from engine import queries
 
-from conftest import sample_lines
+SAMPLES = Path(__file__).resolve().parents[2] / "engine" / "demo" / "complaints.jsonl"
+
+
+def sample_lines() -> list[dict[str, object]]:
+    lines = SAMPLES.read_text("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def _four_days_of_sweeps(world) -> None:
@@ -35,12 +42,7 @@ def _assert_every_trail_in_order(world) -> None:
 def test_samples_imported_as_given_then_four_days_leave_no_error(world):
     newest = max(datetime.fromisoformat(r["received_at"]) for r in sample_lines())
     world.clock.set(newest.astimezone(timezone.utc) + timedelta(minutes=1))
-    text = (
-        world.system.settings.processes_dir.parent
-        / "engine"
-        / "demo"
-        / "complaints.jsonl"
-    ).read_text("utf-8")
+    text = SAMPLES.read_text("utf-8")
 
     report = engine.import_complaints(world.system, text)
     assert (len(report.started), report.rejected) == (40, [])
@@ -81,15 +83,7 @@ def test_demo_data_set_then_four_days_leave_no_error(world):
     ],
 )
 def test_bad_import_lines_are_reported_and_good_ones_still_start(world, line, field):
-    good = (
-        (
-            world.system.settings.processes_dir.parent
-            / "engine"
-            / "demo"
-            / "complaints.jsonl"
-        )
-        .read_text("utf-8")
-        .splitlines()[0]
+    good = SAMPLES.read_text("utf-8").splitlines()[0]
     )
     world.clock.set(datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc))
 

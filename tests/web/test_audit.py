@@ -85,4 +85,4 @@ def test_missing_case_is_a_404_page(browser: Browser) -> None:
     response = browser.get("/cases/999")
 
     assert response.status_code == 404
-    assert "No case 999 exists." in response.get_data(as_text=True)
+    assert "找不到投诉 999" in response.get_data(as_text=True)

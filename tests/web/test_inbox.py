@@ -181,7 +181,7 @@ def test_releasing_an_unclaimed_task_flashes_the_reason(
     assert response.status_code == 302
     assert response.headers["Location"] == f"/tasks/{verify.id}"
     page = browser.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Only the user who claimed a task can release it." in page
+    assert "只有认领人可以放弃认领" in page
 
 
 def test_json_clients_get_the_task_state_error_status(
