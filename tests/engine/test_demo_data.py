@@ -84,7 +84,6 @@ def test_demo_data_set_then_four_days_leave_no_error(world):
 )
 def test_bad_import_lines_are_reported_and_good_ones_still_start(world, line, field):
     good = SAMPLES.read_text("utf-8").splitlines()[0]
-    )
     world.clock.set(datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc))
 
     report = engine.import_complaints(world.system, f"{good}\n{line}\n")
