@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 ALLOWED_SUFFIXES = (".bpmn", ".dmn", ".json")
 MAX_FILE_BYTES = 2_000_000
+HEADER_FIELDS = frozenset({"category", "severity"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,11 @@ class Manifest:
     process_id: str
     roles: dict[str, Role]  # by lane name
     deadlines: dict[str, Deadline]  # by timer id
+    # Case header columns that follow a case-data variable once a form or a
+    # decision sets it (the graded category replaces the one given at intake).
+    case_fields: dict[str, str] = field(default_factory=dict)
+    # Case-data variables shown on the case page, with their titles.
+    facts: dict[str, Deadline] = field(default_factory=dict)
 
     def role_for_lane(self, lane: str | None) -> Role | None:
         return self.roles.get(lane or "")
@@ -224,7 +230,23 @@ def _read_manifest(files: Mapping[str, bytes]) -> Manifest:
             timer: Deadline(d["key"], d["title"], d.get("x-title-en", d["title"]))
             for timer, d in doc.get("deadlines", {}).items()
         }
-        return Manifest(str(doc["process_id"]), roles, deadlines)
+        facts = {
+            name: Deadline(name, d["title"], d.get("x-title-en", d["title"]))
+            for name, d in doc.get("facts", {}).items()
+        }
+        case_fields = {str(k): str(v) for k, v in doc.get("case_fields", {}).items()}
+        unknown = set(case_fields) - HEADER_FIELDS
+        if unknown:
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"case_fields may set only {', '.join(sorted(HEADER_FIELDS))}; "
+                        f"not {', '.join(sorted(unknown))}.",
+                        file=MANIFEST,
+                    )
+                ]
+            )
+        return Manifest(str(doc["process_id"]), roles, deadlines, case_fields, facts)
     except json.JSONDecodeError as exc:
         raise DefinitionError(
             [Problem(f"Not valid JSON: {exc.msg}.", file=MANIFEST, line=exc.lineno)]

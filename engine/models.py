@@ -80,6 +80,7 @@ class Case(Base):
     current_step: Mapped[str] = mapped_column(String(400), default="")
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     deadlines: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     unit: Mapped[str] = mapped_column(String(100), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     waybill_no: Mapped[str] = mapped_column(String(40))
@@ -115,6 +116,7 @@ class OpenTask(Base):
     unit: Mapped[str] = mapped_column(String(100))
     form_name: Mapped[str | None] = mapped_column(String(100))
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    assignee_name: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]
     ready_since: Mapped[datetime]
     due_at: Mapped[datetime | None]
@@ -180,6 +182,7 @@ class Breach(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     unit: Mapped[str] = mapped_column(String(100), index=True)
     rule: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime]
 

@@ -90,22 +90,31 @@ def register_complaint(ctx: CommandContext, call: ServiceCall) -> Mapping[str, A
 
 def record_breach(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
     rule = str(call.params.get("rule", "sla"))
+    label = str(call.params.get("label") or rule)
     ctx.session.add(
         Breach(
             case_id=ctx.case.id,
             unit=ctx.case.unit,
             rule=rule,
+            title=label,
             kind="sla_breach",
             at=ctx.now,
         )
     )
-    ctx.record(call, "sla_breach", "记录超时 SLA breach", rule=rule, unit=ctx.case.unit)
+    ctx.record(
+        call,
+        "sla_breach",
+        "记录超时 SLA breach",
+        rule=rule,
+        label=label,
+        unit=ctx.case.unit,
+    )
     return {"rule": rule}
 
 
 def notify_manager(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
     reason = str(call.params.get("reason", ""))
-    text = f"工单 {ctx.case.work_order_no} 超时未完成（{reason}），请督办。"
+    text = f"工单{ctx.case.work_order_no}超时：{reason}，请督办。"
     _notify(ctx, call, "manager", ctx.case.unit, "breach", text)
     return {"notified": "manager"}
 
@@ -152,7 +161,14 @@ def record_criticism(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any
     rule = str(call.params.get("rule", "handle_24h"))
     case = ctx.case
     ctx.session.add(
-        Breach(case_id=case.id, unit=case.unit, rule=rule, kind="criticism", at=ctx.now)
+        Breach(
+            case_id=case.id,
+            unit=case.unit,
+            rule=rule,
+            title=str(call.params.get("label") or rule),
+            kind="criticism",
+            at=ctx.now,
+        )
     )
     entry = ctx.session.get(WallEntry, case.id)
     if entry is not None:
@@ -170,7 +186,8 @@ def record_criticism(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any
         "manager",
         case.unit,
         "escalation",
-        f"工单 {case.work_order_no} 超过处理时限，已转部门经理处理，并对 {case.unit} 通报批评、限期整改。",
+        f"工单{case.work_order_no}超过处理时限，已转部门经理处理，"
+        f"并对{case.unit}通报批评、限期整改。",
     )
     return {"rule": rule}
 
@@ -227,7 +244,7 @@ def report_to_operations(ctx: CommandContext, call: ServiceCall) -> Mapping[str,
         ctx.record(call, "report_3d_skipped", "三日检查：已解决 3-day check: resolved")
         return {"unresolved": False}
 
-    text = f"工单 {case.work_order_no} 受理已满三日仍未解决，请经营管理部决定。"
+    text = f"工单{case.work_order_no}受理已满三日仍未解决，请经营管理部决定。"
     _notify(ctx, call, "operations", None, "report_3d", text)
     ctx.record(call, "report_3d", "三日上报 Reported to operations management")
     return {"unresolved": True}

@@ -24,7 +24,9 @@ _SKIPPED_FORM_KEYS = ("_user", "_user_name", "_time")
 def refresh_case(
     ctx: CommandContext, audit: AuditLog, loaded: LoadedDefinition, runner: CaseRunner
 ) -> None:
-    fired = _write_steps(ctx, audit, runner.new_steps())
+    steps = runner.new_steps()
+    fired = _write_steps(ctx, audit, steps)
+    _take_facts(ctx, loaded, steps)
     ready = runner.ready_tasks()
     _sync_open_tasks(ctx, loaded, ready)
     _update_header(ctx, loaded, runner, ready, fired)
@@ -79,6 +81,29 @@ def _write_steps(ctx: CommandContext, audit: AuditLog, steps: list[Step]) -> set
         )
     ctx.events.clear()
     return fired
+
+
+def _take_facts(
+    ctx: CommandContext, loaded: LoadedDefinition, steps: list[Step]
+) -> None:
+    """Copy what forms and decisions of this command set into the case header."""
+    values: dict[str, Any] = {}
+    for step in steps:
+        values.update(ctx.form_values.get(step.spec_name, {}))
+        values.update(step.outputs)
+    if not values:
+        return
+
+    case = ctx.case
+    for column, variable in loaded.manifest.case_fields.items():
+        if isinstance(values.get(variable), str) and values[variable]:
+            setattr(case, column, values[variable][:40])
+    facts = dict(case.facts or {})
+    for variable, fact in loaded.manifest.facts.items():
+        if variable in values:
+            title = f"{fact.title} {fact.title_en}"
+            facts[variable] = {"title": title, "value": values[variable]}
+    case.facts = facts
 
 
 def _sync_open_tasks(

@@ -53,6 +53,7 @@ class TaskView:
     unit: str
     form_name: str | None
     assignee: str | None
+    assignee_name: str | None
     ready_since: datetime
     due_at: datetime | None
     category: str
@@ -71,6 +72,7 @@ class CaseView:
     current_step: str
     next_due_at: datetime | None
     deadlines: dict[str, Any]
+    facts: dict[str, Any]
     unit: str
     channel: str
     waybill_no: str
@@ -173,6 +175,7 @@ def case(session: Session, case_id: int) -> CaseView:
         current_step=c.current_step,
         next_due_at=c.next_due_at,
         deadlines=dict(c.deadlines or {}),
+        facts=dict(c.facts or {}),
         unit=c.unit,
         channel=c.channel,
         waybill_no=c.waybill_no,
@@ -340,6 +343,7 @@ def _task_view(task: OpenTask, case: Case) -> TaskView:
         unit=task.unit,
         form_name=task.form_name,
         assignee=task.assignee,
+        assignee_name=task.assignee_name,
         ready_since=task.ready_since,
         due_at=task.due_at,
         category=case.category,

@@ -57,6 +57,7 @@ def _assign(
 ) -> None:
     """Claim or release an open task, on record."""
     row.assignee = assignee
+    row.assignee_name = ctx.actor_name if assignee else None
     row.claimed_at = ctx.now if assignee else None
     ctx.case.updated_at = ctx.now
     audit.append(

@@ -211,4 +211,3 @@ class World:
 @pytest.fixture
 def world(system: engine.System, clock: engine.FakeClock) -> World:
     return World(system, clock)
-

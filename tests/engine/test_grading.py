@@ -49,3 +49,17 @@ def test_grade_form_refuses_a_category_outside_the_table(world):
     with pytest.raises(engine.InputError) as caught:
         world.engine.complete(task.id, handler, {"nature": "alien", "severity": "low"})
     assert "nature" in caught.value.errors
+
+
+def test_grading_updates_the_case_header_and_its_facts(world):
+    case_id = world.start(category="delay", severity="low")
+    world.verify(case_id)
+    handler = world.handler_for(case_id)
+    world.complete(case_id, "sign", handler, sign_ack="true")
+
+    world.complete(case_id, "grade", handler, nature="loss", severity="critical")
+
+    case = world.case(case_id)
+    assert (case.category, case.severity) == ("loss", "critical")
+    assert case.facts["level"]["value"] == "四级"
+    assert case.facts["measure_label"]["value"] == "辞退责任人"

@@ -248,7 +248,7 @@ def test_manager_sees_breach_notification_after_the_timer_fires(
     page = browser.get("/inbox").get_data(as_text=True)
 
     assert drive.case(case_id).work_order_no in page
-    assert "超时未完成" in page
+    assert "15分钟内未核实" in page
     assert f'href="/cases/{case_id}"' in page
 
 
