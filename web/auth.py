@@ -52,6 +52,7 @@ AUDIT_ROLES: Final = (
     "manager",
     "work_order_centre",
     "customer_service",
+    "analyst",
 )
 
 

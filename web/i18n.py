@@ -233,6 +233,30 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
 
 # kind -> code -> (Chinese, English)
 LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "event": {
+        "received": ("受理", "Received"),
+        "event": ("流程节点", "Process event"),
+        "service": ("系统操作", "System step"),
+        "decision": ("决策", "Decision"),
+        "script": ("脚本", "Script"),
+        "task_completed": ("办理完成", "Task completed"),
+        "timer_fired": ("计时到期", "Timer fired"),
+        "claimed": ("认领", "Claimed"),
+        "released": ("放弃认领", "Released"),
+        "registered": ("登记", "Registered"),
+        "outbox": ("客户消息", "Customer message"),
+        "notification": ("内部通知", "Staff notice"),
+        "sla_breach": ("超时记录", "SLA breach"),
+        "criticism": ("通报批评", "Criticism"),
+        "wall_posted": ("上墙", "Posted"),
+        "published": ("结果公示", "Published"),
+        "phone_callback": ("电话回访", "Call-back"),
+        "suggestion_adopted": ("建议采纳", "Suggestion adopted"),
+        "report_3d": ("三日上报", "3-day report"),
+        "report_3d_skipped": ("三日检查", "3-day check"),
+        "closed": ("结案", "Closed"),
+        "error": ("流程错误", "Engine error"),
+    },
     "category": {
         "delay": ("延误", "Delay"),
         "loss": ("丢失", "Loss"),
