@@ -19,7 +19,7 @@ def test_case_page_lists_events_and_reports_the_chain_intact(
     assert "Hash chain intact" in page
     assert "chain-ok" in page
     assert "<code>received</code>" in page
-    assert "<code>task_completed</code>" in page
+    assert "Task completed" in page
     assert "&#34;verification&#34;: &#34;verified&#34;" in page
     assert "gongdan" in page
 
