@@ -58,7 +58,7 @@ def _defaults() -> dict[str, Any]:
         # COMPLAINTS_SWEEPER=0 when Celery workers fire the timers instead.
         "SWEEPER": os.environ.get("COMPLAINTS_SWEEPER", "1").strip().lower()
         not in ("0", "false", "no", "off"),
-        "SWEEP_INTERVAL": 5.0,
+        "SWEEP_INTERVAL": float(os.environ.get("COMPLAINTS_SWEEP_SECONDS", "5")),
         "CLOCK": None,
         "MAX_CONTENT_LENGTH": MAX_UPLOAD_BYTES,
         "SESSION_COOKIE_HTTPONLY": True,
