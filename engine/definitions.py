@@ -20,12 +20,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import forms as form_files
 from .errors import DefinitionError, NotFoundError, Problem
-from .expression_checks import check_files
+from .expression_checks import check_files, expression_names
+from .intake import INTAKE_FIELDS
 from .models import Definition
 from .spiff import DefinitionParseError, ParsedDefinition, parse_definition
 
@@ -123,6 +125,7 @@ def check(files: Mapping[str, bytes]) -> LoadedDefinition:
 
     forms = _read_forms(files, parsed, problems)
     _check_contract(manifest, parsed, problems)
+    _check_timer_names(files, parsed, forms, problems)
     if problems:
         raise DefinitionError(problems)
     return LoadedDefinition(0, 0, content_hash(files), manifest, parsed, forms)
@@ -344,6 +347,62 @@ def _check_contract(
                     file=MANIFEST,
                 )
             )
+
+
+def _check_timer_names(
+    files: Mapping[str, bytes],
+    parsed: ParsedDefinition,
+    forms: Mapping[str, form_files.Form],
+    problems: list[Problem],
+) -> None:
+    """A timer that reads case data may read only data that something provides.
+
+    A constant timer is checked by value elsewhere; a timer naming data (a
+    typo such as ``PT15X`` reads as a name) must name an intake field, a form
+    field, a decision output or a service result.
+    """
+    known = set(INTAKE_FIELDS) | {"received_at"}
+    for form in forms.values():
+        known.update(f.name for f in form.fields)
+    known.update(_declared_names(files))
+    for spec_name in parsed.user_tasks:
+        known.update(
+            f"{spec_name}{suffix}" for suffix in ("_user", "_user_name", "_time")
+        )
+
+    for timer in parsed.timers.values():
+        unknown = sorted(expression_names(timer.expression) - known)
+        if unknown:
+            problems.append(
+                Problem(
+                    f"The timer {timer.expression.strip()!r} reads {', '.join(unknown)}, "
+                    "which no intake field, form, decision or service provides; write "
+                    "a duration such as PT15M.",
+                    element_id=timer.spec_name,
+                    element_name=timer.title,
+                )
+            )
+
+
+def _declared_names(files: Mapping[str, bytes]) -> set[str]:
+    """Decision output names and service result variables in the diagrams."""
+    names: set[str] = set()
+    for name, content in files.items():
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        try:
+            root = etree.fromstring(content, etree.XMLParser(resolve_entities=False))
+        except etree.XMLSyntaxError:
+            continue
+        for node in root.iter():
+            if not isinstance(node.tag, str):
+                continue
+            local = etree.QName(node).localname
+            if local == "output" and node.get("name"):
+                names.add(str(node.get("name")))
+            elif local == "serviceTaskOperator" and node.get("resultVariable"):
+                names.add(str(node.get("resultVariable")))
+    return names
 
 
 def as_problem_dicts(error: DefinitionError) -> list[dict[str, Any]]:

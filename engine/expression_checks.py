@@ -16,11 +16,16 @@ from lxml import etree
 
 from . import expressions
 from .errors import Problem
+from .spiff import timer_problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
-_TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
+_TIMER_KINDS = {
+    "timeDuration": "The timer duration",
+    "timeDate": "The timer date",
+    "timeCycle": "The repeating timer",
+}
 
 
 def check_files(files: Mapping[str, bytes]) -> list[Problem]:
@@ -34,6 +39,15 @@ def check_files(files: Mapping[str, bytes]) -> list[Problem]:
             )
         except etree.XMLSyntaxError:
             continue  # the parser step reports malformed files
+        if root.getroottree().docinfo.doctype:
+            problems.append(
+                Problem(
+                    "The file has a DOCTYPE declaration; diagrams may not declare "
+                    "entities. Save it again from the modelling tool.",
+                    file=name,
+                )
+            )
+            continue
         for element, text, kind in _expressions(root, name.endswith(".dmn")):
             problem = _check(text, kind)
             if problem:
@@ -58,9 +72,9 @@ def _expressions(
 
     for node in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
         yield node.getparent(), node.text or "", "The condition"
-    for tag in _TIMER_TAGS:
+    for tag, kind in _TIMER_KINDS.items():
         for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
-            yield _owner(node), node.text or "", "The timer"
+            yield _owner(node), node.text or "", kind
     for node in root.iter(f"{{{SPIFF_NS}}}parameter"):
         yield _owner(node), node.get("value") or "", "The parameter"
     for node in root.iter(f"{{{BPMN_NS}}}script"):
@@ -101,6 +115,8 @@ def _owner(node: etree._Element) -> etree._Element:
 
 def _check(text: str, kind: str) -> str | None:
     text = text.strip()
+    if not text and kind in _TIMER_KINDS.values():
+        return "the timer has no value; write a duration such as PT15M."
     if not text or text == "-":
         return None
     is_script = kind == "The script"
@@ -111,7 +127,9 @@ def _check(text: str, kind: str) -> str | None:
             _check_cell(text)
         else:
             expressions.validate(text)
-            _check_calls_and_constants(text)
+            value = _check_calls_and_constants(text)
+            if kind in _TIMER_KINDS.values() and value is not _NOT_CONSTANT:
+                return timer_problem(kind, value)
     except expressions.ExpressionError as exc:
         return exc.reason
     except SyntaxError as exc:
@@ -119,14 +137,38 @@ def _check(text: str, kind: str) -> str | None:
     return None
 
 
-def _check_calls_and_constants(text: str) -> None:
+_NOT_CONSTANT = object()
+
+
+def expression_names(text: str) -> set[str]:
+    """The data names an expression reads (none for an ISO literal)."""
+    text = text.strip()
+    if expressions.ISO_LITERAL.fullmatch(text):
+        return set()
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return set()
+    called = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id not in called
+    }
+
+
+def _check_calls_and_constants(text: str) -> object:
     """Refuse calls of unknown functions; run an expression that needs no data.
 
     An expression without names (``9**9**9``) gives the same result for every
     case, so evaluating it now finds its failure before a case does.
     """
     if expressions.ISO_LITERAL.fullmatch(text):
-        return
+        return text
     tree = ast.parse(text, mode="eval")
     names = set()
     for node in ast.walk(tree):
@@ -141,7 +183,8 @@ def _check_calls_and_constants(text: str) -> None:
         elif isinstance(node, ast.Name):
             names.add(node.id)
     if not names - expressions.BUILTIN_FUNCTIONS:
-        expressions.evaluate(text, {})
+        return expressions.evaluate(text, {})
+    return _NOT_CONSTANT
 
 
 def _check_cell(text: str) -> None:
@@ -151,3 +194,6 @@ def _check_cell(text: str) -> None:
         expressions.validate(text)
     except SyntaxError:
         expressions.validate(f"dmninputexpr {text}")
+        _check_calls_and_constants(f"dmninputexpr {text}")
+    else:
+        _check_calls_and_constants(text)

@@ -102,6 +102,62 @@ class _PinnedDatetime(datetime):
 
 spiff_timer.datetime = _PinnedDatetime
 
+# The longest duration a timer may have. SpiffWorkflow adds months one by one,
+# so a duration of millions of years would hold a command for hours.
+MAX_TIMER_DAYS = 3660
+_parse_iso_duration = TimerEventDefinition.parse_iso_duration
+
+
+def _bounded_duration(expression: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = _parse_iso_duration(expression)
+    if _approximate_days(parsed) > MAX_TIMER_DAYS:
+        raise ValueError(f"The duration {expression} is longer than ten years.")
+    return parsed
+
+
+def _approximate_days(parsed: Mapping[str, Any]) -> float:
+    return float(
+        parsed.get("years", 0) * 366
+        + parsed.get("months", 0) * 31
+        + parsed.get("weeks", 0) * 7
+        + parsed.get("days", 0)
+        + parsed.get("hours", 0) / 24
+        + parsed.get("minutes", 0) / 1440
+        + parsed.get("seconds", 0) / 86400
+    )
+
+
+TimerEventDefinition.parse_iso_duration = staticmethod(_bounded_duration)
+
+
+def timer_problem(kind: str, value: Any) -> str | None:
+    """What is wrong with a timer's value, or None; ``kind`` names the tag."""
+    if not isinstance(value, str):
+        return "a timer needs a text such as PT15M, P3D or 2026-12-31T18:00:00+08:00."
+    if "repeating" in kind:
+        return (
+            "repeating timers are not supported; use a duration timer on a "
+            "loop instead."
+        )
+    if "date" in kind:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return (
+                "it is not an ISO 8601 date and time such as 2026-12-31T18:00:00+08:00."
+            )
+        return None
+    try:
+        parsed = _bounded_duration(value) if value.upper().startswith("P") else None
+    except Exception as exc:
+        text = str(exc) if isinstance(exc, ValueError) else ""
+        return text or "it is not an ISO 8601 duration such as PT15M, PT24H or P3D."
+    if parsed is None:
+        return "it is not an ISO 8601 duration such as PT15M, PT24H or P3D."
+    if _approximate_days(parsed) <= 0:
+        return "a duration of zero fires at once; give a positive duration."
+    return None
+
 
 # --- service calls ---------------------------------------------------------
 

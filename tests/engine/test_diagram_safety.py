@@ -202,3 +202,62 @@ def _raised_by_safe_evaluator(exc: BaseException | None) -> bool:
         exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
         seen += 1
     return False
+
+
+@pytest.mark.parametrize("timer", [
+    "PT15X", "-PT15M", "", "1", "True", "None", "['PT15M']", "2026-13-45",
+    "P10000Y", "P99999999Y", "P0D", "PT0S", "R/PT1M",
+])
+def test_unusable_timer_is_rejected_at_deploy(world, tmp_path, timer):
+    folder = _folder_with(tmp_path, ">PT15M<", ">" + _xml_escape(timer) + "<",
+                          "complaint_lifecycle.bpmn")
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        world.engine.deploy(read_folder(folder), by="fenxi")
+
+    assert caught.value.problems[0].element_id == "verify_sla"
+
+
+def test_repeating_timer_is_rejected_at_deploy(world, tmp_path):
+    folder = _folder_with(
+        tmp_path,
+        "<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">PT15M</bpmn:timeDuration>",
+        "<bpmn:timeCycle xsi:type=\"bpmn:tFormalExpression\">R/PT0S</bpmn:timeCycle>",
+        "complaint_lifecycle.bpmn")
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        world.engine.deploy(read_folder(folder), by="fenxi")
+
+    assert "repeating" in str(caught.value)
+
+
+@pytest.mark.parametrize("cell", ["9**9**9", "'a'*10**9", "open('/etc/passwd')"])
+def test_hostile_dmn_input_cell_is_rejected_at_deploy(world, tmp_path, cell):
+    folder = _folder_with(tmp_path, '<text>"loss"</text>',
+                          "<text>" + _xml_escape(cell) + "</text>", "grading.dmn")
+
+    with pytest.raises(engine.DefinitionError):
+        world.engine.deploy(read_folder(folder), by="fenxi")
+
+
+def test_diagram_with_a_doctype_is_rejected(world, tmp_path):
+    folder = _folder_with(
+        tmp_path, '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM '
+        '"file:///etc/passwd">]>', "grading.dmn")
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        world.engine.deploy(read_folder(folder), by="fenxi")
+
+    assert "DOCTYPE" in str(caught.value)
+
+
+def test_a_huge_duration_reached_at_run_time_fails_fast():
+    import time
+
+    from engine.spiff import TimerEventDefinition
+
+    started = time.monotonic()
+    with pytest.raises(ValueError):
+        TimerEventDefinition.parse_iso_duration("P99999999Y")
+    assert time.monotonic() - started < 1
