@@ -97,7 +97,8 @@ def parse_intake(raw: Mapping[str, Any], *, now: datetime) -> Intake:
         errors.setdefault("complainant_name", "请填写投诉人姓名（不超过50字）。")
     if not _PHONE.match(text["complainant_phone"]):
         errors.setdefault("complainant_phone", "请填写有效的联系电话。")
-    if text["complainant_email"] and not _EMAIL.match(text["complainant_email"]):
+    email = text["complainant_email"]
+    if email and (len(email) > 254 or not _EMAIL.match(email)):
         errors.setdefault("complainant_email", "邮箱地址格式不正确。")
     if text["channel"] == "email" and not text["complainant_email"]:
         errors.setdefault("complainant_email", "邮件渠道的投诉需要邮箱地址。")

@@ -76,7 +76,7 @@ class Case(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
     work_order_no: Mapped[str | None] = mapped_column(String(40), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    close_reason: Mapped[str | None] = mapped_column(String(40))
+    close_reason: Mapped[str | None] = mapped_column(String(200))
     current_step: Mapped[str] = mapped_column(String(400), default="")
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     deadlines: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -85,10 +85,10 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(20))
     waybill_no: Mapped[str] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(40))
-    severity: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(40))
     complainant_name: Mapped[str] = mapped_column(String(100))
     complainant_phone: Mapped[str] = mapped_column(String(40))
-    complainant_email: Mapped[str | None] = mapped_column(String(200))
+    complainant_email: Mapped[str | None] = mapped_column(String(320))
     description: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -110,11 +110,11 @@ class OpenTask(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    spec_name: Mapped[str] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(String(200))
+    spec_name: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(40))
     unit: Mapped[str] = mapped_column(String(100))
-    form_name: Mapped[str | None] = mapped_column(String(100))
+    form_name: Mapped[str | None] = mapped_column(String(255))
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     assignee_name: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]
@@ -134,8 +134,8 @@ class AuditEvent(Base):
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
-    step: Mapped[str | None] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(String(200), default="")
+    step: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
@@ -149,7 +149,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
@@ -181,8 +181,8 @@ class Breach(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     unit: Mapped[str] = mapped_column(String(100), index=True)
-    rule: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(200), default="")
+    rule: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime]
 

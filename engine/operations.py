@@ -89,7 +89,7 @@ def register_complaint(ctx: CommandContext, call: ServiceCall) -> Mapping[str, A
 
 
 def record_breach(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
-    rule = str(call.params.get("rule", "sla"))
+    rule = str(call.params.get("rule", "sla"))[:200]
     label = str(call.params.get("label") or rule)
     ctx.session.add(
         Breach(
@@ -158,7 +158,7 @@ def post_to_wall(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
 
 
 def record_criticism(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
-    rule = str(call.params.get("rule", "handle_24h"))
+    rule = str(call.params.get("rule", "handle_24h"))[:200]
     case = ctx.case
     ctx.session.add(
         Breach(
@@ -251,7 +251,7 @@ def report_to_operations(ctx: CommandContext, call: ServiceCall) -> Mapping[str,
 
 
 def close_case(ctx: CommandContext, call: ServiceCall) -> Mapping[str, Any]:
-    reason = str(call.params.get("reason", "resolved"))
+    reason = str(call.params.get("reason", "resolved"))[:200]
     case = ctx.case
     case.status = "closed"
     case.close_reason = reason

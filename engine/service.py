@@ -16,9 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    IntegrityError,
+    InterfaceError,
+    InvalidRequestError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from . import definitions, forms
 from .audit import AuditLog
@@ -68,6 +73,12 @@ def _assign(
         title=bilingual(*title, row.title),
     )
     ctx.case.audit_head = audit.head
+
+
+_NO_LONGER_OPEN = (
+    "该任务已不在待办中（可能已被办理或超时转交）。 The task is no longer open; "
+    "it was completed, or its deadline moved it on."
+)
 
 
 @contextlib.contextmanager
@@ -243,11 +254,7 @@ class Engine:
                 try:
                     runner.complete(task_id, values)
                 except LookupError:
-                    raise TaskStateError(
-                        "该任务已不在待办中（可能已超时转交）。 The task is no longer "
-                        "open; its deadline may have moved it on.",
-                        task_id=task_id,
-                    ) from None
+                    raise TaskStateError(_NO_LONGER_OPEN, task_id=task_id) from None
 
             self._run(ctx, runner, run, form_values={row.spec_name: values})
             self._save(ctx, audit, loaded, runner)
@@ -279,13 +286,30 @@ class Engine:
                 logger.info(
                     "Timer sweep skipped a busy case", extra={"case_id": case_id}
                 )
+            except (OperationalError, InterfaceError):
+                raise  # the database is away: stop here, the next sweep retries
             except CaseRunError as exc:
-                logger.warning(
-                    "Timer sweep stopped a failing case",
-                    extra={"case_id": case_id, "element": exc.element},
-                )
-                self.mark_failed(case_id, exc)
+                self._stop_case(case_id, exc)
+            except Exception as exc:
+                # Anything else about one case (a row the database refuses, a
+                # state that no longer loads) stops that case, not the sweep.
+                reason = f"{exc.__class__.__name__}: {exc}"[:1000]
+                self._stop_case(case_id, CaseRunError(case_id, reason))
         return fired
+
+    def _stop_case(self, case_id: int, error: CaseRunError) -> None:
+        logger.warning(
+            "Timer sweep stopped a failing case",
+            extra={"case_id": case_id, "element": error.element},
+        )
+        try:
+            self.mark_failed(case_id, error)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            logger.exception(
+                "A failing case could not be marked", extra={"case_id": case_id}
+            )
 
     def _fire_case(self, case_id: int) -> bool:
         now = self.clock.now()
@@ -324,8 +348,16 @@ class Engine:
             row = session.get(OpenTask, str(task_id))
             if row is None:
                 raise NotFoundError("open task", task_id)
-            case = session.get(Case, row.case_id)
+            case = session.get(Case, row.case_id, with_for_update=self.db.is_postgres)
             assert case is not None
+            # Read the task again now that the case is read (and, on
+            # PostgreSQL, locked): a claim or completion that committed in
+            # between is seen here, and one that commits later changes the
+            # case's version, so this command's write fails with a conflict.
+            try:
+                session.refresh(row)
+            except (ObjectDeletedError, InvalidRequestError):
+                raise TaskStateError(_NO_LONGER_OPEN, task_id=task_id) from None
             if case.status == "error":
                 raise TaskStateError(
                     "该投诉因流程错误已暂停，需管理员处理。 The case is stopped by "
@@ -427,7 +459,7 @@ class Engine:
                 at=now,
                 actor=SYSTEM_ACTOR,
                 kind="error",
-                step=error.element,
+                step=(error.element or "")[:255] or None,
                 title="引擎错误 Engine error",
                 detail={"message": str(error)},
             )

@@ -204,13 +204,28 @@ def _raised_by_safe_evaluator(exc: BaseException | None) -> bool:
     return False
 
 
-@pytest.mark.parametrize("timer", [
-    "PT15X", "-PT15M", "", "1", "True", "None", "['PT15M']", "2026-13-45",
-    "P10000Y", "P99999999Y", "P0D", "PT0S", "R/PT1M",
-])
+@pytest.mark.parametrize(
+    "timer",
+    [
+        "PT15X",
+        "-PT15M",
+        "",
+        "1",
+        "True",
+        "None",
+        "['PT15M']",
+        "2026-13-45",
+        "P10000Y",
+        "P99999999Y",
+        "P0D",
+        "PT0S",
+        "R/PT1M",
+    ],
+)
 def test_unusable_timer_is_rejected_at_deploy(world, tmp_path, timer):
-    folder = _folder_with(tmp_path, ">PT15M<", ">" + _xml_escape(timer) + "<",
-                          "complaint_lifecycle.bpmn")
+    folder = _folder_with(
+        tmp_path, ">PT15M<", ">" + _xml_escape(timer) + "<", "complaint_lifecycle.bpmn"
+    )
 
     with pytest.raises(engine.DefinitionError) as caught:
         world.engine.deploy(read_folder(folder), by="fenxi")
@@ -221,9 +236,10 @@ def test_unusable_timer_is_rejected_at_deploy(world, tmp_path, timer):
 def test_repeating_timer_is_rejected_at_deploy(world, tmp_path):
     folder = _folder_with(
         tmp_path,
-        "<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">PT15M</bpmn:timeDuration>",
-        "<bpmn:timeCycle xsi:type=\"bpmn:tFormalExpression\">R/PT0S</bpmn:timeCycle>",
-        "complaint_lifecycle.bpmn")
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT15M</bpmn:timeDuration>',
+        '<bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R/PT0S</bpmn:timeCycle>',
+        "complaint_lifecycle.bpmn",
+    )
 
     with pytest.raises(engine.DefinitionError) as caught:
         world.engine.deploy(read_folder(folder), by="fenxi")
@@ -233,8 +249,12 @@ def test_repeating_timer_is_rejected_at_deploy(world, tmp_path):
 
 @pytest.mark.parametrize("cell", ["9**9**9", "'a'*10**9", "open('/etc/passwd')"])
 def test_hostile_dmn_input_cell_is_rejected_at_deploy(world, tmp_path, cell):
-    folder = _folder_with(tmp_path, '<text>"loss"</text>',
-                          "<text>" + _xml_escape(cell) + "</text>", "grading.dmn")
+    folder = _folder_with(
+        tmp_path,
+        '<text>"loss"</text>',
+        "<text>" + _xml_escape(cell) + "</text>",
+        "grading.dmn",
+    )
 
     with pytest.raises(engine.DefinitionError):
         world.engine.deploy(read_folder(folder), by="fenxi")
@@ -242,9 +262,12 @@ def test_hostile_dmn_input_cell_is_rejected_at_deploy(world, tmp_path, cell):
 
 def test_diagram_with_a_doctype_is_rejected(world, tmp_path):
     folder = _folder_with(
-        tmp_path, '<?xml version="1.0" encoding="UTF-8"?>',
+        tmp_path,
+        '<?xml version="1.0" encoding="UTF-8"?>',
         '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM '
-        '"file:///etc/passwd">]>', "grading.dmn")
+        '"file:///etc/passwd">]>',
+        "grading.dmn",
+    )
 
     with pytest.raises(engine.DefinitionError) as caught:
         world.engine.deploy(read_folder(folder), by="fenxi")

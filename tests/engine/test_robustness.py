@@ -238,3 +238,44 @@ def test_audit_chain_shows_a_deleted_last_row(world):
     with world.system.db.reading() as session:
         _, check = queries.audit_trail(session, case_id)
     assert not check.ok
+
+
+def test_a_claim_that_lands_between_two_reads_is_not_overwritten(world, monkeypatch):
+    """Someone else's claim commits after this claim read the task row."""
+    case_id = world.start()
+    task = world.task(case_id, "verify")
+    with world.system.db.transaction() as session:
+        session.add(
+            User(
+                username="gongdan2",
+                display_name="工单中心 二号",
+                roles="work_order_centre",
+                unit=None,
+                password_hash=hash_password("x"),
+            )
+        )
+    me, other = world.user("gongdan"), world.user("gongdan2")
+    make_session = world.system.db._sessions
+    interleaved: list[bool] = []
+
+    def sessions():
+        session = make_session()
+        plain_get = session.get
+
+        def get(entity, ident, **kwargs):
+            if entity is Case and not interleaved:
+                interleaved.append(True)
+                world.engine.claim(task.id, other)
+            return plain_get(entity, ident, **kwargs)
+
+        session.get = get
+        return session
+
+    monkeypatch.setattr(world.system.db, "_sessions", sessions)
+    with pytest.raises((engine.TaskStateError, engine.ConflictError)):
+        world.engine.claim(task.id, me)
+
+    assert interleaved
+    assert world.task(case_id, "verify").assignee == "gongdan2"
+    claims = [e.actor for e in world.audit(case_id) if e.kind == "claimed"]
+    assert claims == ["gongdan2"]

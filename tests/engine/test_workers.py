@@ -107,3 +107,24 @@ def test_celery_worker_fires_timers_through_redis(world, database_url):
     assert (fired, again) == (3, 0)
     assert delivered == 3
     assert _breach_counts(world) == {case_id: 1 for case_id in cases}
+
+
+def test_one_case_that_cannot_run_does_not_stop_the_sweep(world):
+    from engine.models import Case
+
+    broken, *others = [
+        world.start(waybill_no=f"SF{3000000000000 + n}") for n in range(3)
+    ]
+    with world.system.db.transaction() as session:
+        session.get(Case, broken).state = "{}"  # a state that no longer loads
+    world.clock.advance(timedelta(minutes=16))
+
+    fired = world.engine.fire_due_timers()
+
+    assert fired == 2
+    assert world.case(broken).status == "error"
+    assert "error" in [e.kind for e in world.audit(broken)]
+    assert _breach_counts(world) == {case_id: 1 for case_id in others}
+    # The stopped case is left alone afterwards; the others carry on.
+    world.clock.advance(timedelta(days=4))
+    assert world.engine.fire_due_timers() == 2
