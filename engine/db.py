@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from .errors import DatabaseSchemaError
 from .models import Base
 
 
@@ -23,7 +24,23 @@ def connect(url: str) -> SqlEngine:
     else:
         sql_engine = create_engine(url, pool_pre_ping=True)
     Base.metadata.create_all(sql_engine)
+    _check_columns(sql_engine)
     return sql_engine
+
+
+def _check_columns(sql_engine: SqlEngine) -> None:
+    """Refuse a database whose tables an older version of this program made."""
+    inspector = inspect(sql_engine)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = sorted(c.name for c in table.columns if c.name not in present)
+        if missing:
+            raise DatabaseSchemaError(
+                f"数据库结构来自旧版本，请使用新的数据库。 The database was made by an "
+                f"older version of this program: table {table.name} lacks "
+                f"{', '.join(missing)}. There are no migrations yet; start from a "
+                "fresh database (make clean, or another DATABASE_URL)."
+            )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

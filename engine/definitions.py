@@ -138,9 +138,24 @@ def deploy(
     by: str,
     at: datetime,
     note: str = "",
+    process_id: str | None = None,
 ) -> tuple[Definition, bool]:
-    """Store ``files`` as the next version; return (definition, newly created)."""
+    """Store ``files`` as the next version; return (definition, newly created).
+
+    ``process_id`` is the process the engine runs; a manifest naming another
+    one is refused rather than deployed where nothing would run it.
+    """
     loaded = check(files)
+    if process_id is not None and loaded.manifest.process_id != process_id:
+        raise DefinitionError(
+            [
+                Problem(
+                    f"manifest.json names the process {loaded.manifest.process_id!r}, but "
+                    f"this system runs {process_id!r}; keep the process id.",
+                    file=MANIFEST,
+                )
+            ]
+        )
     process_id = loaded.manifest.process_id
     existing = session.scalar(
         select(Definition).where(

@@ -93,6 +93,12 @@ class CaseRunError(EngineError):
         self.element = element
 
 
+class DatabaseSchemaError(EngineError):
+    """The database's tables do not match this version of the program."""
+
+    status = 500
+
+
 class DemoModeError(EngineError):
     status = 403
 

@@ -113,9 +113,37 @@ class Engine:
         """Deploy process files; return (version, whether it is new)."""
         with self.db.transaction() as session:
             definition, created = definitions.deploy(
-                session, files, by=by, at=self.clock.now(), note=note
+                session,
+                files,
+                by=by,
+                at=self.clock.now(),
+                note=note,
+                process_id=self.process_id,
             )
             return definition.version, created
+
+    def deployed_version(self) -> int | None:
+        """The version new cases start on, or None before the first deploy."""
+        with self.db.reading() as session:
+            try:
+                return definitions.latest(session, self.process_id).version
+            except NotFoundError:
+                return None
+
+    def check_folder(self, folder: Path = PROCESSES_DIR) -> tuple[int | None, bool]:
+        """(the deployed version with the folder's content or None, is latest)."""
+        digest = definitions.content_hash(definitions.read_folder(folder))
+        with self.db.reading() as session:
+            found = session.scalar(
+                select(Definition).where(
+                    Definition.process_id == self.process_id,
+                    Definition.content_hash == digest,
+                )
+            )
+            if found is None:
+                return None, False
+            latest = definitions.latest(session, self.process_id)
+            return found.version, found.id == latest.id
 
     def deploy_folder(
         self, folder: Path = PROCESSES_DIR, *, by: str = SYSTEM_ACTOR

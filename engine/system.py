@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/complaints.sqlite3"
 CLOCK_OFFSET_KEY = "demo_clock_offset_seconds"
+MAX_DEMO_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,12 @@ class System:
                 "(COMPLAINTS_DEMO=1)."
             )
         if delta < timedelta(0):
-            raise InputError("The demo clock only moves forward.")
+            raise InputError("演示时钟只能向前拨。 The demo clock only moves forward.")
+        if self.engine.clock.now() + delta > MAX_DEMO_TIME:
+            raise InputError(
+                "演示时钟不能拨到2100年以后。 The demo clock cannot move past the "
+                "year 2100."
+            )
         with self.db.transaction() as session:
             row = session.get(Setting, CLOCK_OFFSET_KEY)
             current = float(row.value) if row else 0.0
@@ -115,11 +121,29 @@ def open_system(
             clock = SystemClock()
 
     engine = Engine(db, clock)
-    engine.deploy_folder(settings.processes_dir)
+    _deploy_bundled(engine, settings.processes_dir)
     if settings.demo:
         with db.transaction() as session:
             ensure_demo_users(session)
     return System(settings, db, engine, demo_offset)
+
+
+def _deploy_bundled(engine: Engine, folder: Path) -> None:
+    """Deploy the processes folder into an empty database, and only then.
+
+    Afterwards versions come from ``complaints deploy`` only, so restarting a
+    server never replaces what an analyst deployed.
+    """
+    if engine.deployed_version() is None:
+        engine.deploy_folder(folder)
+        return
+    version, _ = engine.check_folder(folder)
+    if version is None:
+        logger.warning(
+            "The processes folder differs from every deployed version; "
+            "run 'complaints deploy' to use it",
+            extra={"folder": str(folder)},
+        )
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -279,3 +279,50 @@ def test_a_claim_that_lands_between_two_reads_is_not_overwritten(world, monkeypa
     assert world.task(case_id, "verify").assignee == "gongdan2"
     claims = [e.actor for e in world.audit(case_id) if e.kind == "claimed"]
     assert claims == ["gongdan2"]
+
+
+def test_restarting_never_replaces_what_an_analyst_deployed(
+    world, tmp_path, database_url, clock
+):
+    analyst = _changed_processes(tmp_path / "analyst", ">PT15M<", ">PT20M<")
+    assert world.engine.deploy(engine.read_folder(analyst), by="fenxi") == (2, True)
+    release = _changed_processes(tmp_path / "release", ">PT15M<", ">PT10M<")
+
+    restarted = engine.open_system(
+        engine.Settings(database_url=database_url, demo=True, processes_dir=release),
+        clock=clock,
+    )
+
+    assert restarted.engine.deployed_version() == 2
+    assert restarted.engine.check_folder(release) == (None, False)
+    restarted.db.dispose()
+
+
+def test_a_manifest_naming_another_process_is_refused(world, tmp_path):
+    folder = tmp_path / "processes"
+    shutil.copytree(PROCESSES_DIR, folder)
+    manifest = folder / "manifest.json"
+    manifest.write_text(
+        manifest.read_text("utf-8").replace('"complaint_lifecycle"', '"other"'), "utf-8"
+    )
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        world.engine.deploy(engine.read_folder(folder), by="fenxi")
+
+    assert "complaint_lifecycle" in str(caught.value)
+
+
+def test_a_database_from_an_older_version_is_refused_with_a_reason(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine.open_system(engine.Settings(database_url=url)).db.dispose()
+    old = create_engine(url)
+    with old.begin() as conn:
+        conn.execute(text("ALTER TABLE open_tasks DROP COLUMN assignee_name"))
+    old.dispose()
+
+    with pytest.raises(engine.EngineError) as caught:
+        engine.open_system(engine.Settings(database_url=url))
+
+    assert "open_tasks" in str(caught.value) and "assignee_name" in str(caught.value)
