@@ -89,6 +89,9 @@ def read_folder(folder: Path) -> dict[str, bytes]:
     """The deployable files of a folder, by path relative to it."""
     files = {}
     for path in sorted(folder.rglob("*")):
+        # Links are skipped: a definition holds the folder's own files only.
+        if path.is_symlink() or any(p.is_symlink() for p in path.parents):
+            continue
         if path.is_file() and path.suffix in ALLOWED_SUFFIXES:
             files[path.relative_to(folder).as_posix()] = path.read_bytes()
     return files
@@ -105,12 +108,37 @@ def check(files: Mapping[str, bytes]) -> LoadedDefinition:
     """Parse and check a set of files; raise :class:`DefinitionError` if unfit."""
     problems: list[Problem] = []
     for name, content in files.items():
-        if not name.endswith(ALLOWED_SUFFIXES) or ".." in name or name.startswith("/"):
+        if (
+            not name.endswith(ALLOWED_SUFFIXES)
+            or "/../" in f"/{name}/"
+            or (name.startswith("/"))
+        ):
             problems.append(
                 Problem("Only .bpmn, .dmn and .json files can be deployed.", file=name)
             )
         elif len(content) > MAX_FILE_BYTES:
             problems.append(Problem("The file is larger than 2 MB.", file=name))
+        elif (
+            name.endswith(".json")
+            and name != MANIFEST
+            and not (name.startswith("forms/") and name.count("/") == 1)
+        ):
+            problems.append(
+                Problem(
+                    "A .json file must be manifest.json or a form under forms/.",
+                    file=name,
+                )
+            )
+        else:
+            try:
+                content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(
+                    Problem(
+                        f"The file is not UTF-8 (byte {exc.start}); save it as UTF-8.",
+                        file=name,
+                    )
+                )
     if problems:
         raise DefinitionError(problems)
 

@@ -53,7 +53,9 @@ SELECT_AFTER: Final = 4
 
 _TRUE_WORDS: Final = frozenset({"true", "on", "1", "yes"})
 _FALSE_WORDS: Final = frozenset({"false", "off", "0", "no"})
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_CONTROL: Final = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
+)
 _INTEGER: Final = re.compile(r"[+-]?[0-9]+")
 
 _TYPES: Final[dict[str, FieldType]] = {

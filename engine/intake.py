@@ -42,10 +42,18 @@ INTAKE_FIELDS = (
     "unit",
 )
 
+# How old a complaint may be when it is entered or imported.
+MAX_AGE = timedelta(days=366)
+
 _WAYBILL = re.compile(r"^[A-Z]{0,4}[0-9]{8,20}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,20}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, lone surrogates (which no encoder accepts), and the
+# invisible direction and width marks that make a name read differently.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u200b-\u200f\u202a-\u202e"
+    r"\u2066-\u2069\ufeff]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +141,16 @@ def route_unit(waybill_no: str) -> str:
 
 def read_jsonl(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, object or None, error or None) for each non-blank line."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             yield number, None, f"line {number} is not JSON: {exc.msg}"
+            continue
+        except RecursionError:
+            yield number, None, f"line {number} is nested too deeply"
             continue
         if not isinstance(value, dict):
             yield number, None, f"line {number} is not a JSON object"
@@ -195,7 +206,8 @@ def _moment(value: Any, now: datetime, errors: dict[str, str]) -> datetime:
         return now
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        ensure_utc(moment)
+    except (ValueError, OverflowError):
         errors["received_at"] = (
             "受理时间应为 ISO 8601 格式，如 2026-11-01T08:00:00+08:00。"
         )
@@ -206,4 +218,6 @@ def _moment(value: Any, now: datetime, errors: dict[str, str]) -> datetime:
     moment = ensure_utc(moment)
     if moment > now + timedelta(minutes=5):
         errors["received_at"] = "受理时间不能晚于当前时间。"
+    elif moment < now - MAX_AGE:
+        errors["received_at"] = "受理时间不能早于一年前。"
     return moment.astimezone(timezone.utc)

@@ -113,7 +113,9 @@ class OpenTask(Base):
     spec_name: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(40))
-    unit: Mapped[str] = mapped_column(String(100))
+    # The unit whose staff may work the task; None when the role's scope is
+    # the whole company (manifest.json, roles[].scope).
+    unit: Mapped[str | None] = mapped_column(String(100))
     form_name: Mapped[str | None] = mapped_column(String(255))
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     assignee_name: Mapped[str | None] = mapped_column(String(100))

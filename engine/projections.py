@@ -131,7 +131,7 @@ def _sync_open_tasks(
                     spec_name=task.spec_name,
                     title=task.title,
                     role=role.code if role else "",
-                    unit=case.unit,
+                    unit=case.unit if role and role.scope == "unit" else None,
                     form_name=task.form,
                     ready_since=ctx.now,
                     due_at=task.due_at,

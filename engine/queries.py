@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,8 +29,6 @@ from .models import (
 )
 from .users import Staff
 
-# Roles whose staff see only the tasks of their own unit.
-UNIT_SCOPED_ROLES = ("handler", "manager")
 # Roles that talk to the complainant and so see their unmasked contact details.
 CONTACT_ROLES = ("customer_service", "work_order_centre")
 
@@ -119,19 +117,21 @@ class WallView:
 
 
 def inbox(session: Session, user: Staff) -> list[TaskView]:
-    """Open tasks of the user's roles (and unit, for unit-scoped roles)."""
-    conditions: list[ColumnElement[bool]] = []
-    for role in user.roles:
-        if role in UNIT_SCOPED_ROLES and user.unit:
-            conditions.append((OpenTask.role == role) & (OpenTask.unit == user.unit))
-        else:
-            conditions.append(OpenTask.role == role)
-    if not conditions:
+    """Open tasks of the user's roles; a unit-scoped task only for its unit.
+
+    Tasks of a case stopped by an engine error are left out: nobody can work
+    them until the case is repaired.
+    """
+    if not user.roles:
         return []
     rows = session.execute(
         select(OpenTask, Case)
         .join(Case, Case.id == OpenTask.case_id)
-        .where(or_(*conditions))
+        .where(
+            OpenTask.role.in_(user.roles),
+            _in_unit(OpenTask.unit, user),
+            Case.status != "error",
+        )
         .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.ready_since)
     ).all()
     return [_task_view(task, case) for task, case in rows]
@@ -158,7 +158,14 @@ def case_tasks(session: Session, case_id: int) -> list[TaskView]:
     return [_task_view(t, c) for t, c in rows]
 
 
+# Ids above this are not ids any database here hands out; refuse them early
+# rather than let the driver overflow.
+MAX_ID = 2**62
+
+
 def case(session: Session, case_id: int) -> CaseView:
+    if not 0 < case_id < MAX_ID:
+        raise NotFoundError("case", case_id)
     row = session.execute(
         select(Case, Definition.version)
         .join(Definition, Definition.id == Case.definition_id)
@@ -218,12 +225,15 @@ def cases(
 def find_case(session: Session, key: str) -> int | None:
     """A case id from its id or work-order number."""
     key = key.strip()
-    if key.isdigit() and session.get(Case, int(key)) is not None:
-        return int(key)
+    if key.isdigit() and 0 < int(key) < MAX_ID:
+        if session.get(Case, int(key)) is not None:
+            return int(key)
     return session.scalar(select(Case.id).where(Case.work_order_no == key.upper()))
 
 
 def audit_trail(session: Session, case_id: int) -> tuple[list[AuditView], ChainCheck]:
+    if not 0 < case_id < MAX_ID:
+        raise NotFoundError("case", case_id)
     head = session.scalar(select(Case.audit_head).where(Case.id == case_id))
     if head is None:
         raise NotFoundError("case", case_id)
@@ -268,20 +278,12 @@ def wall(session: Session, *, limit: int = 200) -> list[WallView]:
 def notifications(
     session: Session, user: Staff, *, limit: int = 50
 ) -> list[Notification]:
-    conditions: list[ColumnElement[bool]] = []
-    for role in user.roles:
-        if role in UNIT_SCOPED_ROLES and user.unit:
-            conditions.append(
-                (Notification.role == role) & (Notification.unit == user.unit)
-            )
-        else:
-            conditions.append(Notification.role == role)
-    if not conditions:
+    if not user.roles:
         return []
     return list(
         session.scalars(
             select(Notification)
-            .where(or_(*conditions))
+            .where(Notification.role.in_(user.roles), _in_unit(Notification.unit, user))
             .order_by(Notification.created_at.desc())
             .limit(limit)
         ).all()
@@ -332,6 +334,13 @@ def status(session: Session) -> dict[str, Any]:
     }
 
 
+def _in_unit(column: Any, user: Staff) -> ColumnElement[bool]:
+    """Rows for everyone (no unit), or for the user's unit; all, for company staff."""
+    if user.unit is None:
+        return true()
+    return or_(column.is_(None), column == user.unit)
+
+
 def _task_view(task: OpenTask, case: Case) -> TaskView:
     return TaskView(
         id=task.id,
@@ -340,7 +349,7 @@ def _task_view(task: OpenTask, case: Case) -> TaskView:
         spec_name=task.spec_name,
         title=task.title,
         role=task.role,
-        unit=task.unit,
+        unit=case.unit,
         form_name=task.form_name,
         assignee=task.assignee,
         assignee_name=task.assignee_name,

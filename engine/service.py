@@ -214,6 +214,16 @@ class Engine:
         logger.info("Case started", extra={"case_id": case_id})
         return case_id
 
+    def find_duplicate(self, intake: Intake) -> int | None:
+        """A case already started for the same waybill at the same moment."""
+        with self.db.reading() as session:
+            return session.scalar(
+                select(Case.id).where(
+                    Case.waybill_no == intake.waybill_no,
+                    Case.received_at == intake.received_at,
+                )
+            )
+
     def claim(self, task_id: str, user: Staff) -> None:
         def claim_row(
             ctx: CommandContext,
@@ -406,8 +416,7 @@ class Engine:
                 user=user.username,
                 task_id=row.id,
             )
-        unit_scoped = row.unit and user.unit is not None
-        if unit_scoped and user.unit != row.unit and row.role in ("handler", "manager"):
+        if row.unit is not None and user.unit is not None and user.unit != row.unit:
             raise PermissionDeniedError(
                 f"该任务属于{row.unit}，您属于{user.unit}。 The task belongs to "
                 f"{row.unit}; {user.username} works for {user.unit}.",

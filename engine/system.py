@@ -185,6 +185,11 @@ def import_complaints(
     for number, row in rows:
         try:
             intake = parse_intake(row, now=now)
+            if system.engine.find_duplicate(intake) is not None:
+                report.rejected.append(
+                    f"line {number}: already imported (same waybill and time)"
+                )
+                continue
             report.started.append(system.engine.start_case(intake))
         except InputError as exc:
             fields = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())

@@ -63,13 +63,21 @@ def check_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(digest.hex(), hexdigest)
 
 
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
 def to_staff(user: User) -> Staff:
     return Staff(user.username, user.display_name, user.role_codes, user.unit)
 
 
 def authenticate(session: Session, username: str, password: str) -> Staff | None:
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not check_password(user.password_hash, password):
+    if user is None:
+        # Spend the same time as a real check, so timing does not tell which
+        # usernames exist.
+        check_password(_DUMMY_HASH, password)
+        return None
+    if not check_password(user.password_hash, password):
         return None
     return to_staff(user)
 

@@ -366,7 +366,11 @@ def lang_url(lang: str) -> str:
     """This page in another language; a page made by a POST falls back to the inbox."""
     if request.method != "GET" or request.endpoint is None:
         return url_for("inbox.index", lang=lang)
-    args: dict[str, Any] = request.args.to_dict()
+    # Keys starting with "_" mean something to url_for itself (_method,
+    # _external); a visitor's query string must not steer it.
+    args: dict[str, Any] = {
+        k: v for k, v in request.args.to_dict().items() if not k.startswith("_")
+    }
     args.update(request.view_args or {})
     args["lang"] = lang
     return url_for(request.endpoint, **args)
