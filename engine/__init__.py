@@ -46,7 +46,14 @@ from .system import (
     open_system,
 )
 from .text import split_bilingual
-from .users import DEMO_PASSWORD, Staff, authenticate, demo_staff, find_staff
+from .users import (
+    DEMO_PASSWORD,
+    Staff,
+    add_user,
+    authenticate,
+    demo_staff,
+    find_staff,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -75,6 +82,7 @@ __all__ = [
     "System",
     "SystemClock",
     "TaskStateError",
+    "add_user",
     "authenticate",
     "demo_complaints",
     "demo_staff",

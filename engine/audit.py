@@ -108,6 +108,8 @@ def verify_chain(session: Session, case_id: int, head: str | None = None) -> Cha
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)
     ).all()
+    if not events:
+        return ChainCheck(case_id, 0, False, 1, "The case has no audit events at all.")
     prev = GENESIS
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:

@@ -314,6 +314,15 @@ def _read_forms(
     files: Mapping[str, bytes], parsed: ParsedDefinition, problems: list[Problem]
 ) -> dict[str, form_files.Form]:
     forms = {}
+    for name in sorted(files):
+        # Forms no task names yet are checked too: a later diagram may use them.
+        if name.startswith("forms/") and name[len("forms/") :] not in forms:
+            try:
+                forms[name[len("forms/") :]] = form_files.load_form(
+                    name[len("forms/") :], files[name]
+                )
+            except form_files.FormDefinitionError as exc:
+                problems.append(Problem(exc.reason, file=name))
     for task in parsed.user_tasks.values():
         if not task.form:
             continue

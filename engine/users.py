@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .errors import InputError
+from .intake import UNITS
 from .models import User
 
 _ITERATIONS = 120_000
@@ -85,6 +88,61 @@ def authenticate(session: Session, username: str, password: str) -> Staff | None
 def find_staff(session: Session, username: str) -> Staff | None:
     user = session.scalar(select(User).where(User.username == username))
     return to_staff(user) if user else None
+
+
+# Every role a staff account may hold: the lanes' roles and two more.
+ROLE_CODES = frozenset(
+    {
+        "customer_service",
+        "work_order_centre",
+        "handler",
+        "manager",
+        "operations",
+        "auditor",
+        "analyst",
+    }
+)
+
+
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    roles: list[str],
+    unit: str | None,
+    password: str,
+) -> Staff:
+    """Create a staff account; raise :class:`InputError` naming what is wrong."""
+    errors: dict[str, str] = {}
+    if not re.fullmatch(r"[a-z][a-z0-9_.-]{1,59}", username):
+        errors["username"] = (
+            "2-60 lower-case letters, digits, _ . -, starting with a letter."
+        )
+    elif session.scalar(select(User.id).where(User.username == username)):
+        errors["username"] = "This username exists already."
+    if not 1 <= len(display_name.strip()) <= 100:
+        errors["display_name"] = "Give a name of 1 to 100 characters."
+    unknown = sorted(set(roles) - ROLE_CODES)
+    if not roles or unknown:
+        errors["roles"] = f"Roles must be among: {', '.join(sorted(ROLE_CODES))}."
+    if unit is not None and unit not in UNITS:
+        errors["unit"] = f"The unit must be one of: {', '.join(UNITS)}."
+    if len(password) < 8:
+        errors["password"] = "The password needs at least 8 characters."
+    if errors:
+        raise InputError("The account was not created.", errors)
+
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        roles=",".join(roles),
+        unit=unit,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return to_staff(user)
 
 
 def demo_staff(session: Session) -> list[Staff]:

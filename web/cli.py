@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import logging
 import re
 import sys
@@ -121,6 +123,18 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--by", default="cli")
     deploy.set_defaults(func=_deploy)
 
+    user = sub.add_parser("user", help="staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser(
+        "add",
+        help="create a staff account (password from COMPLAINTS_PASSWORD or asked)",
+    )
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="the name shown to others")
+    add.add_argument("--roles", required=True, help="comma-separated role codes")
+    add.add_argument("--unit", default=None, help="the responsible unit, if any")
+    add.set_defaults(func=_user_add)
+
     check = sub.add_parser("verify-audit", help="check every case's audit hash chain")
     check.set_defaults(func=_verify_audit)
     return parser
@@ -217,6 +231,27 @@ def _deploy(args: argparse.Namespace) -> int:
     files = engine.read_folder(args.folder)
     version, created = system.engine.deploy(files, by=args.by)
     print(f"version {version} {'deployed' if created else 'already deployed'}")
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    password = os.environ.get("COMPLAINTS_PASSWORD") or getpass.getpass("password: ")
+    system = engine.open_system()
+    try:
+        with system.db.transaction() as session:
+            staff = engine.add_user(
+                session,
+                username=args.username,
+                display_name=args.name,
+                roles=[r.strip() for r in args.roles.split(",") if r.strip()],
+                unit=args.unit,
+                password=password,
+            )
+    except engine.InputError as exc:
+        for field, problem in exc.errors.items():
+            print(f"error: {field}: {problem}", file=sys.stderr)
+        return 2
+    print(f"created {staff.username} ({', '.join(staff.roles)})")
     return 0
 
 

@@ -108,16 +108,21 @@ def test_importing_the_same_file_twice_starts_each_complaint_once(world):
     assert "already imported" in second.rejected[0]
 
 
-@pytest.mark.parametrize("received_at, accepted", [
-    ("2026-11-06T08:00:00+08:00", True),
-    ("1970-01-01T00:00:00+00:00", False),
-    ("0001-01-01T00:00:00+01:00", False),
-    ("2099-01-01T00:00:00+08:00", False),
-])
+@pytest.mark.parametrize(
+    "received_at, accepted",
+    [
+        ("2026-11-06T08:00:00+08:00", True),
+        ("1970-01-01T00:00:00+00:00", False),
+        ("0001-01-01T00:00:00+01:00", False),
+        ("2099-01-01T00:00:00+08:00", False),
+    ],
+)
 def test_received_at_must_be_within_the_last_year(world, received_at, accepted):
     world.clock.set(datetime(2026, 11, 7, tzinfo=timezone.utc))
-    raw = {**json.loads(SAMPLES.read_text("utf-8").splitlines()[0]),
-           "received_at": received_at}
+    raw = {
+        **json.loads(SAMPLES.read_text("utf-8").splitlines()[0]),
+        "received_at": received_at,
+    }
     if accepted:
         engine.parse_intake(raw, now=world.clock.now())
     else:
@@ -128,8 +133,10 @@ def test_received_at_must_be_within_the_last_year(world, received_at, accepted):
 
 @pytest.mark.parametrize("name", ["\ud800张三", "张\u202e三", "\u200b"])
 def test_invisible_or_unencodable_characters_are_refused(world, name):
-    raw = {**json.loads(SAMPLES.read_text("utf-8").splitlines()[0]),
-           "received_at": None}
+    raw = {
+        **json.loads(SAMPLES.read_text("utf-8").splitlines()[0]),
+        "received_at": None,
+    }
     raw["complainant"] = {**raw["complainant"], "name": name}
     with pytest.raises(engine.InputError) as caught:
         engine.parse_intake(raw, now=world.clock.now())

@@ -326,3 +326,37 @@ def test_a_database_from_an_older_version_is_refused_with_a_reason(tmp_path):
         engine.open_system(engine.Settings(database_url=url))
 
     assert "open_tasks" in str(caught.value) and "assignee_name" in str(caught.value)
+
+
+def test_staff_accounts_can_be_added_and_sign_in(world):
+    with world.system.db.transaction() as session:
+        staff = engine.add_user(
+            session,
+            username="wang.min",
+            display_name="王敏",
+            roles=["handler"],
+            unit="深圳宝安营业部",
+            password="long enough",
+        )
+    assert staff.roles == ("handler",)
+    with world.system.db.reading() as session:
+        assert engine.authenticate(session, "wang.min", "long enough") == staff
+        assert engine.authenticate(session, "wang.min", "wrong") is None
+
+    with pytest.raises(engine.InputError) as caught:
+        with world.system.db.transaction() as session:
+            engine.add_user(
+                session,
+                username="Bad Name",
+                display_name="",
+                roles=["boss"],
+                unit="月球营业部",
+                password="short",
+            )
+    assert set(caught.value.errors) == {
+        "username",
+        "display_name",
+        "roles",
+        "unit",
+        "password",
+    }
