@@ -178,7 +178,8 @@ def deploy(
         raise DefinitionError(
             [
                 Problem(
-                    f"manifest.json names the process {loaded.manifest.process_id!r}, but "
+                    "manifest.json names the process "
+                    f"{loaded.manifest.process_id!r}, but "
                     f"this system runs {process_id!r}; keep the process id.",
                     file=MANIFEST,
                 )
@@ -427,7 +428,8 @@ def _check_timer_names(
         if unknown:
             problems.append(
                 Problem(
-                    f"The timer {timer.expression.strip()!r} reads {', '.join(unknown)}, "
+                    f"The timer {timer.expression.strip()!r} reads "
+                    f"{', '.join(unknown)}, "
                     "which no intake field, form, decision or service provides; write "
                     "a duration such as PT15M.",
                     element_id=timer.spec_name,
