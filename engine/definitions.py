@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from . import forms as form_files
 from .errors import DefinitionError, NotFoundError, Problem
 from .expression_checks import check_files, expression_names
-from .intake import INTAKE_FIELDS
 from .models import Definition
 from .spiff import DefinitionParseError, ParsedDefinition, parse_definition
 
@@ -89,8 +88,15 @@ def read_folder(folder: Path) -> dict[str, bytes]:
     """The deployable files of a folder, by path relative to it."""
     files = {}
     for path in sorted(folder.rglob("*")):
-        # Links are skipped: a definition holds the folder's own files only.
-        if path.is_symlink() or any(p.is_symlink() for p in path.parents):
+        # Links inside the folder and hidden files (editor settings) are
+        # skipped: a definition holds the folder's own process files only.
+        inner = path.relative_to(folder)
+        if any(part.startswith(".") for part in inner.parts):
+            continue
+        if any(
+            (folder / Path(*inner.parts[: n + 1])).is_symlink()
+            for n in range(len(inner.parts))
+        ):
             continue
         if path.is_file() and path.suffix in ALLOWED_SUFFIXES:
             files[path.relative_to(folder).as_posix()] = path.read_bytes()
@@ -269,7 +275,7 @@ def _read_manifest(files: Mapping[str, bytes]) -> Manifest:
                 r["lane"],
                 r["title"],
                 r.get("x-title-en", r["title"]),
-                r.get("scope", "company"),
+                _scope(r),
             )
             for r in doc["roles"]
         }
@@ -309,6 +315,15 @@ def _read_manifest(files: Mapping[str, bytes]) -> Manifest:
                 )
             ]
         ) from None
+
+
+def _scope(role: Mapping[str, Any]) -> str:
+    scope = role.get("scope")
+    if scope not in ("unit", "company"):
+        raise KeyError(
+            f'roles[].scope of {role.get("code")!r} (it must be "unit" or "company")'
+        )
+    return str(scope)
 
 
 def _read_forms(
@@ -408,20 +423,14 @@ def _check_timer_names(
     forms: Mapping[str, form_files.Form],
     problems: list[Problem],
 ) -> None:
-    """A timer that reads case data may read only data that something provides.
+    """A timer that reads case data may read only values the process computes.
 
-    A constant timer is checked by value elsewhere; a timer naming data (a
-    typo such as ``PT15X`` reads as a name) must name an intake field, a form
-    field, a decision output or a service result.
+    A constant timer is checked by value elsewhere. A timer naming data (a
+    typo such as ``PT15X`` reads as a name) must name a decision output or a
+    service result: text that a customer or a member of staff typed must
+    never set a deadline.
     """
-    known = set(INTAKE_FIELDS) | {"received_at"}
-    for form in forms.values():
-        known.update(f.name for f in form.fields)
-    known.update(_declared_names(files))
-    for spec_name in parsed.user_tasks:
-        known.update(
-            f"{spec_name}{suffix}" for suffix in ("_user", "_user_name", "_time")
-        )
+    known = _declared_names(files)
 
     for timer in parsed.timers.values():
         unknown = sorted(expression_names(timer.expression) - known)
@@ -430,8 +439,8 @@ def _check_timer_names(
                 Problem(
                     f"The timer {timer.expression.strip()!r} reads "
                     f"{', '.join(unknown)}, "
-                    "which no intake field, form, decision or service provides; write "
-                    "a duration such as PT15M.",
+                    "which no decision table or service provides; write a "
+                    "duration such as PT15M, or take it from a decision output.",
                     element_id=timer.spec_name,
                     element_name=timer.title,
                 )

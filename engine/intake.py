@@ -49,10 +49,10 @@ _WAYBILL = re.compile(r"^[A-Z]{0,4}[0-9]{8,20}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,20}$")
 # Control characters, lone surrogates (which no encoder accepts), and the
-# invisible direction and width marks that make a name read differently.
+# direction overrides and isolates that make text read differently from how
+# it is stored. Joiners and direction marks that real scripts need stay.
 _CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u200b-\u200f\u202a-\u202e"
-    r"\u2066-\u2069\ufeff]"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
 )
 
 
@@ -101,7 +101,8 @@ def parse_intake(raw: Mapping[str, Any], *, now: datetime) -> Intake:
         errors.setdefault(
             "waybill_no", "运单号应为字母前缀加8至20位数字，如 SF0166131860913。"
         )
-    if not 1 <= len(text["complainant_name"]) <= 50:
+    visible = any(ch.isalnum() for ch in text["complainant_name"])
+    if not visible or not 1 <= len(text["complainant_name"]) <= 50:
         errors.setdefault("complainant_name", "请填写投诉人姓名（不超过50字）。")
     if not _PHONE.match(text["complainant_phone"]):
         errors.setdefault("complainant_phone", "请填写有效的联系电话。")

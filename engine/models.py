@@ -71,6 +71,9 @@ class Definition(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    # One case per complaint: the same waybill complained about at the same
+    # moment is the same complaint arriving twice (a repeated import).
+    __table_args__ = (UniqueConstraint("waybill_no", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))

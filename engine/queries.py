@@ -5,6 +5,7 @@ Nothing here deserializes a workflow; every answer comes from indexed rows.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ from .models import (
     WallEntry,
 )
 from .users import Staff
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # Roles that talk to the complainant and so see their unmasked contact details.
 CONTACT_ROLES = ("customer_service", "work_order_centre")
@@ -137,7 +140,14 @@ def inbox(session: Session, user: Staff) -> list[TaskView]:
     return [_task_view(task, case) for task, case in rows]
 
 
+def is_task_id(task_id: str) -> bool:
+    """Whether ``task_id`` has the shape of an engine task id (a UUID)."""
+    return bool(_UUID.fullmatch(task_id))
+
+
 def task(session: Session, task_id: str) -> TaskView:
+    if not is_task_id(task_id):
+        raise NotFoundError("open task", task_id[:40])
     row = session.execute(
         select(OpenTask, Case)
         .join(Case, Case.id == OpenTask.case_id)
@@ -158,9 +168,9 @@ def case_tasks(session: Session, case_id: int) -> list[TaskView]:
     return [_task_view(t, c) for t, c in rows]
 
 
-# Ids above this are not ids any database here hands out; refuse them early
-# rather than let the driver overflow.
-MAX_ID = 2**62
+# Ids at or above this are not ids any database here hands out (PostgreSQL's
+# integer is 32 bits); refuse them early rather than let the driver overflow.
+MAX_ID = 2**31
 
 
 def case(session: Session, case_id: int) -> CaseView:

@@ -21,11 +21,13 @@ from sqlalchemy.exc import (
     InterfaceError,
     InvalidRequestError,
     OperationalError,
+    PendingRollbackError,
+    SQLAlchemyError,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
-from . import definitions, forms
+from . import definitions, forms, queries
 from .audit import AuditLog
 from .clock import Clock, pinned
 from .db import Database
@@ -81,13 +83,37 @@ _NO_LONGER_OPEN = (
 )
 
 
+def _database_cause(exc: BaseException) -> SQLAlchemyError | None:
+    """The database error behind an engine failure, if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SQLAlchemyError):
+            return current
+        seen.add(id(current))
+        current = (
+            getattr(current, "exception", None)
+            or current.__cause__
+            or current.__context__
+        )
+    return None
+
+
 @contextlib.contextmanager
 def _conflicts_as_errors(case_id: int | None) -> Iterator[None]:
-    """Turn the database's ways of saying "someone else wrote first" into one."""
+    """Turn the database's ways of saying "someone else wrote first" into one.
+
+    Only the audit sequence's uniqueness means a concurrent writer; any other
+    integrity error is about this case's data and is raised as it is.
+    """
     try:
         yield
-    except (StaleDataError, IntegrityError):
+    except StaleDataError:
         raise ConflictError(case_id or 0) from None
+    except IntegrityError as exc:
+        if "audit_events" in str(exc):
+            raise ConflictError(case_id or 0) from None
+        raise
     except OperationalError as exc:
         if "locked" in str(exc).lower():
             raise ConflictError(case_id or 0) from None
@@ -163,8 +189,21 @@ class Engine:
 
         Starting "as of" the moment the customer complained means a complaint
         imported late gets its deadlines from when it was received, and the
-        sweeper fires whatever is already overdue.
+        sweeper fires whatever is already overdue. The same complaint arriving
+        twice (same waybill, same moment) is refused.
         """
+        try:
+            return self._start_case(intake, actor=actor)
+        except IntegrityError:
+            raise InputError(
+                "该投诉已受理过。 This complaint was already received.",
+                {
+                    "waybill_no": "同一运单同一时间的投诉已存在。 A complaint about this "
+                    "waybill at this moment exists already."
+                },
+            ) from None
+
+    def _start_case(self, intake: Intake, *, actor: Staff | None) -> int:
         now = self.clock.now()
         started_at = min(intake.received_at, now)
         with self.db.transaction() as session, pinned(started_at):
@@ -324,7 +363,7 @@ class Engine:
                 logger.info(
                     "Timer sweep skipped a busy case", extra={"case_id": case_id}
                 )
-            except (OperationalError, InterfaceError):
+            except (OperationalError, InterfaceError, PendingRollbackError):
                 raise  # the database is away: stop here, the next sweep retries
             except CaseRunError as exc:
                 self._stop_case(case_id, exc)
@@ -342,7 +381,7 @@ class Engine:
         )
         try:
             self.mark_failed(case_id, error)
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError, PendingRollbackError):
             raise
         except Exception:
             logger.exception(
@@ -382,6 +421,8 @@ class Engine:
         body: Callable[[CommandContext, AuditLog, OpenTask, LoadedDefinition], None],
     ) -> None:
         now = self.clock.now()
+        if not queries.is_task_id(str(task_id)):
+            raise NotFoundError("open task", str(task_id)[:40])
         with _conflicts_as_errors(None), self.db.transaction() as session, pinned(now):
             row = session.get(OpenTask, str(task_id))
             if row is None:
@@ -463,6 +504,11 @@ class Engine:
         except (TaskStateError, InputError, PermissionDeniedError):
             raise
         except Exception as exc:
+            database_error = _database_cause(exc)
+            if database_error is not None:
+                # The database failed, not the case: let the command fail as a
+                # whole (and a sweep stop) instead of blaming the case.
+                raise database_error from exc
             message, element = describe_failure(exc)
             logger.exception("Case failed to run", extra={"case_id": ctx.case.id})
             raise CaseRunError(ctx.case.id, message, element=element) from exc
@@ -506,6 +552,8 @@ class Engine:
 
     def task_form(self, task_id: str) -> tuple[forms.Form | None, dict[str, Any]]:
         """The form of an open task and its initial values from the case data."""
+        if not queries.is_task_id(str(task_id)):
+            raise NotFoundError("open task", str(task_id)[:40])
         with self.db.reading() as session:
             row = session.get(OpenTask, str(task_id))
             if row is None:

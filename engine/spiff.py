@@ -141,8 +141,10 @@ def timer_problem(kind: str, value: Any) -> str | None:
         )
     if "date" in kind:
         try:
-            datetime.fromisoformat(value)
-        except ValueError:
+            moment = ensure_utc(datetime.fromisoformat(value))
+            if not 2000 <= moment.year < 2100:
+                return "the date must lie between the years 2000 and 2099."
+        except (ValueError, OverflowError):
             return (
                 "it is not an ISO 8601 date and time such as 2026-12-31T18:00:00+08:00."
             )
@@ -154,8 +156,8 @@ def timer_problem(kind: str, value: Any) -> str | None:
         return text or "it is not an ISO 8601 duration such as PT15M, PT24H or P3D."
     if parsed is None:
         return "it is not an ISO 8601 duration such as PT15M, PT24H or P3D."
-    if _approximate_days(parsed) <= 0:
-        return "a duration of zero fires at once; give a positive duration."
+    if _approximate_days(parsed) * 86400 < 1:
+        return "a duration under one second fires at once; give a longer one."
     return None
 
 

@@ -80,7 +80,7 @@ class System:
             )
         if delta < timedelta(0):
             raise InputError("演示时钟只能向前拨。 The demo clock only moves forward.")
-        if self.engine.clock.now() + delta > MAX_DEMO_TIME:
+        if delta > MAX_DEMO_TIME - self.engine.clock.now():
             raise InputError(
                 "演示时钟不能拨到2100年以后。 The demo clock cannot move past the "
                 "year 2100."

@@ -104,6 +104,10 @@ ROLE_CODES = frozenset(
 )
 
 
+# Roles whose staff work for one unit and so need one.
+UNIT_ROLES = frozenset({"handler", "manager"})
+
+
 def add_user(
     session: Session,
     *,
@@ -123,11 +127,14 @@ def add_user(
         errors["username"] = "This username exists already."
     if not 1 <= len(display_name.strip()) <= 100:
         errors["display_name"] = "Give a name of 1 to 100 characters."
+    roles = list(dict.fromkeys(roles))
     unknown = sorted(set(roles) - ROLE_CODES)
     if not roles or unknown:
         errors["roles"] = f"Roles must be among: {', '.join(sorted(ROLE_CODES))}."
     if unit is not None and unit not in UNITS:
         errors["unit"] = f"The unit must be one of: {', '.join(UNITS)}."
+    elif unit is None and set(roles) & UNIT_ROLES:
+        errors["unit"] = "Handlers and managers belong to a unit; give one."
     if len(password) < 8:
         errors["password"] = "The password needs at least 8 characters."
     if errors:

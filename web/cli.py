@@ -29,19 +29,23 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def parse_duration(text: str) -> timedelta:
     """``PT15M``, ``P3D``, ``P1DT2H`` or the short forms ``15m``, ``24h``, ``4d``."""
     text = text.strip()
-    short = _SHORT.match(text)
-    if short:
-        return timedelta(**{_UNITS[short.group(2).lower()]: float(short.group(1))})
-    iso = _ISO.match(text)
-    if iso and text.upper() not in ("P", "PT") and any(iso.groupdict().values()):
-        parts = {k: float(v) for k, v in iso.groupdict().items() if v}
-        return timedelta(
-            weeks=parts.get("w", 0),
-            days=parts.get("d", 0),
-            hours=parts.get("h", 0),
-            minutes=parts.get("m", 0),
-            seconds=parts.get("s", 0),
-        )
+    try:
+        short = _SHORT.match(text)
+        if short:
+            amount = float(short.group(1))
+            return timedelta(**{_UNITS[short.group(2).lower()]: amount})
+        iso = _ISO.match(text)
+        if iso and text.upper() not in ("P", "PT") and any(iso.groupdict().values()):
+            parts = {k: float(v) for k, v in iso.groupdict().items() if v}
+            return timedelta(
+                weeks=parts.get("w", 0),
+                days=parts.get("d", 0),
+                hours=parts.get("h", 0),
+                minutes=parts.get("m", 0),
+                seconds=parts.get("s", 0),
+            )
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration.") from None
     raise ValueError(
         f"{text!r} is not a duration; write it as ISO 8601 (PT15M, PT24H, P3D) "
         "or short (15m, 24h, 4d)."
@@ -226,7 +230,8 @@ def _status(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     system = engine.open_system()
     if args.folder is None:
-        print("the bundled processes folder is deployed on every start")
+        version = system.engine.deployed_version()
+        print(f"version {version} is deployed; give a folder to deploy a new one")
         return 0
     files = engine.read_folder(args.folder)
     version, created = system.engine.deploy(files, by=args.by)
@@ -235,7 +240,16 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    password = os.environ.get("COMPLAINTS_PASSWORD") or getpass.getpass("password: ")
+    password = os.environ.get("COMPLAINTS_PASSWORD")
+    if not password:
+        try:
+            password = getpass.getpass("password: ")
+        except EOFError:
+            print(
+                "error: no password: set COMPLAINTS_PASSWORD or run in a terminal",
+                file=sys.stderr,
+            )
+            return 2
     system = engine.open_system()
     try:
         with system.db.transaction() as session:

@@ -284,3 +284,29 @@ def test_a_huge_duration_reached_at_run_time_fails_fast():
     with pytest.raises(ValueError):
         TimerEventDefinition.parse_iso_duration("P99999999Y")
     assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("timer", ["description", "category + 'x'", "verify_note"])
+def test_a_timer_may_not_read_what_people_typed(world, tmp_path, timer):
+    folder = _folder_with(
+        tmp_path, ">PT15M<", ">" + _xml_escape(timer) + "<", "complaint_lifecycle.bpmn"
+    )
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        world.engine.deploy(read_folder(folder), by="fenxi")
+
+    assert caught.value.problems[0].element_id == "verify_sla"
+
+
+def test_a_role_scope_must_be_unit_or_company(world, tmp_path):
+    folder = tmp_path / "processes"
+    shutil.copytree(PROCESSES_DIR, folder)
+    manifest = folder / "manifest.json"
+    text = manifest.read_text("utf-8")
+    assert '"scope": "unit"' in text
+    manifest.write_text(text.replace('"scope": "unit"', '"scope": "Unit"', 1), "utf-8")
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        world.engine.deploy(read_folder(folder), by="fenxi")
+
+    assert "scope" in str(caught.value)

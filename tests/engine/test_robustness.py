@@ -360,3 +360,28 @@ def test_staff_accounts_can_be_added_and_sign_in(world):
         "unit",
         "password",
     }
+
+
+def test_the_same_complaint_twice_is_refused(world):
+    received = world.clock.now().isoformat()
+    world.start(received_at=received)
+
+    with pytest.raises(engine.InputError) as caught:
+        world.start(received_at=received)
+
+    assert "waybill_no" in caught.value.errors
+
+
+@pytest.mark.parametrize("task_id", ["\x00", "nope", "1' OR '1'='1", "9" * 40])
+def test_malformed_task_ids_are_not_found(world, task_id):
+    with pytest.raises(engine.NotFoundError):
+        world.engine.claim(task_id, world.user("gongdan"))
+    with pytest.raises(engine.NotFoundError):
+        world.engine.task_form(task_id)
+
+
+@pytest.mark.parametrize("case_id", [0, -1, 2**31, 10**30])
+def test_out_of_range_case_ids_are_not_found(world, case_id):
+    with world.system.db.reading() as session:
+        with pytest.raises(engine.NotFoundError):
+            queries.case(session, case_id)

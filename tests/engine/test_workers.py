@@ -128,3 +128,25 @@ def test_one_case_that_cannot_run_does_not_stop_the_sweep(world):
     # The stopped case is left alone afterwards; the others carry on.
     world.clock.advance(timedelta(days=4))
     assert world.engine.fire_due_timers() == 2
+
+
+def test_a_database_failure_mid_sweep_blames_no_case(world, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from engine.operations import OPERATIONS
+
+    case_id = world.start()
+    world.clock.advance(timedelta(minutes=16))
+
+    def connection_lost(ctx, call):
+        raise OperationalError("SELECT 1", {}, ConnectionError("connection lost"))
+
+    monkeypatch.setitem(OPERATIONS, "record_breach", connection_lost)
+    with pytest.raises(OperationalError):
+        world.engine.fire_due_timers()
+    assert world.case(case_id).status == "open"
+
+    # The database is back: the same timer fires, once.
+    monkeypatch.undo()
+    assert world.engine.fire_due_timers() == 1
+    assert _breach_counts(world) == {case_id: 1}
