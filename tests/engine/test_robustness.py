@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 import engine
 from engine import queries
-from engine.models import AuditEvent, Breach, Case, User
+from engine.models import AuditEvent, Breach, Case
 from engine.service import PROCESSES_DIR
-from engine.users import hash_password
 
 
 def test_a_new_engine_over_the_same_database_carries_on(world, database_url, clock):
@@ -106,6 +105,19 @@ def test_stale_writer_gets_a_conflict_not_an_overwrite(world):
     assert world.case(case_id).current_step != "overwritten"
 
 
+def _add_second_clerk(world) -> None:
+    """A second work-order centre clerk, to race the first one."""
+    with world.system.db.transaction() as session:
+        engine.add_user(
+            session,
+            username="gongdan2",
+            display_name="工单中心 二号",
+            roles=["work_order_centre"],
+            unit=None,
+            password="x" * 8,
+        )
+
+
 def test_handler_cannot_complete_a_managers_task(world):
     case_id = world.start()
     world.verify(case_id)
@@ -140,16 +152,7 @@ def test_claimed_task_cannot_be_completed_by_someone_else(world):
     case_id = world.start()
     task = world.task(case_id, "verify")
     world.engine.claim(task.id, world.user("gongdan"))
-    with world.system.db.transaction() as session:
-        session.add(
-            User(
-                username="gongdan2",
-                display_name="工单中心 二号",
-                roles="work_order_centre",
-                unit=None,
-                password_hash=hash_password("x"),
-            )
-        )
+    _add_second_clerk(world)
 
     with pytest.raises(engine.TaskStateError):
         world.engine.complete(
@@ -244,16 +247,7 @@ def test_a_claim_that_lands_between_two_reads_is_not_overwritten(world, monkeypa
     """Someone else's claim commits after this claim read the task row."""
     case_id = world.start()
     task = world.task(case_id, "verify")
-    with world.system.db.transaction() as session:
-        session.add(
-            User(
-                username="gongdan2",
-                display_name="工单中心 二号",
-                roles="work_order_centre",
-                unit=None,
-                password_hash=hash_password("x"),
-            )
-        )
+    _add_second_clerk(world)
     me, other = world.user("gongdan"), world.user("gongdan2")
     make_session = world.system.db._sessions
     interleaved: list[bool] = []
