@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .audit import AuditLog
 from .definitions import LoadedDefinition
 from .models import OpenTask
-from .operations import SYSTEM_ACTOR, CommandContext
+from .operations import SYSTEM_ACTOR, CommandContext, PendingEvent
 from .spiff import CaseRunner, ReadyTask, Step
 
 _SKIPPED_FORM_KEYS = ("_user", "_user_name", "_time")
@@ -61,26 +61,24 @@ def _write_steps(ctx: CommandContext, audit: AuditLog, steps: list[Step]) -> set
 
         for event in [e for e in pending if e.after_step == step.spec_name]:
             pending.remove(event)
-            audit.append(
-                at=ctx.now,
-                actor=SYSTEM_ACTOR,
-                kind=event.kind,
-                step=step.spec_name,
-                title=event.title,
-                detail=event.detail,
-            )
+            _append_event(ctx, audit, event)
 
     for event in pending:
-        audit.append(
-            at=ctx.now,
-            actor=SYSTEM_ACTOR,
-            kind=event.kind,
-            step=event.after_step,
-            title=event.title,
-            detail=event.detail,
-        )
+        _append_event(ctx, audit, event)
     ctx.events.clear()
     return fired
+
+
+def _append_event(ctx: CommandContext, audit: AuditLog, event: PendingEvent) -> None:
+    """Record what an operation did, under the step that called it."""
+    audit.append(
+        at=ctx.now,
+        actor=SYSTEM_ACTOR,
+        kind=event.kind,
+        step=event.after_step,
+        title=event.title,
+        detail=event.detail,
+    )
 
 
 def _take_facts(
